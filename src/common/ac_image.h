@@ -1,0 +1,26 @@
+/* Still images: JPEG (libjpeg-turbo) and PNG (libpng) to packed RGB24 and
+ * back. Used by tools and the dir: source, never inside the per-frame loop of
+ * a camera source. */
+#ifndef AC_IMAGE_H
+#define AC_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ac_image {
+    int w, h, stride; /* stride in bytes, >= 3*w */
+    uint8_t *rgb;     /* owned; free with ac_image_free */
+};
+
+/* Largest image accepted (either side), so a hostile header cannot ask for
+ * a huge allocation. */
+#define AC_IMAGE_MAX_SIDE 8192
+
+/* Returns 0 or -errno (-EINVAL for undecodable data, -E2BIG past the limit).
+ * On error *img is left empty. */
+int ac_image_load(const char *path, struct ac_image *img);
+int ac_image_decode(const uint8_t *data, size_t len, struct ac_image *img);
+int ac_image_save_jpeg(const char *path, const uint8_t *rgb, int w, int h, int stride, int quality);
+void ac_image_free(struct ac_image *img);
+
+#endif

@@ -1,0 +1,38 @@
+/* agecam COMMAND: the tool for everything that is not the daemon. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/ac_cmd.h"
+
+/* Each command adds one declaration and one table row. */
+#define AC_CMD_LIST(X)
+
+#define AC_DECLARE(fn, name, summary) int fn(int argc, char **argv);
+AC_CMD_LIST(AC_DECLARE)
+
+static const struct ac_cmd commands[] = {
+#define AC_ROW(fn, name, summary) {name, summary, fn},
+    AC_CMD_LIST(AC_ROW)
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: agecam COMMAND [options]   (agecam COMMAND --help)\n\ncommands:\n");
+    for (const struct ac_cmd *c = commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (const struct ac_cmd *c = commands; c->name; c++)
+        if (!strcmp(c->name, argv[1]))
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "agecam: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

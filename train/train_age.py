@@ -1,0 +1,174 @@
+"""Train SMLF-Net on the UTKFace split. Resumable; checkpoints every epoch.
+
+    python3 train/train_age.py --variant full --epochs 12 --out /var/tmp/agecam-train/full
+
+Loss: label-distribution learning (KL to a Gaussian of sigma 2 years around
+the true age, 65+ folded into the last class) plus an L1 term on the expected
+age (a mean loss), on top of the paper's 66-way softmax head.
+"""
+import argparse
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import smlf
+import utkdata
+from preprocess import MEAN, SCALE
+
+
+def ldl_targets(ages, n=smlf.NUM_CLASSES, sigma=2.0):
+    a = ages.clamp(max=n - 1).float()[:, None]
+    c = torch.arange(n, dtype=torch.float32)[None, :]
+    t = torch.exp(-0.5 * ((c - a) / sigma) ** 2)
+    return t / t.sum(1, keepdim=True)
+
+
+def to_input(u8):
+    x = torch.from_numpy(u8).float().permute(0, 3, 1, 2)
+    m = torch.tensor(MEAN)[None, :, None, None]
+    s = torch.tensor(SCALE)[None, :, None, None]
+    return (x - m) * s
+
+
+def gaussian_blur(x, sigma):
+    k = 5
+    r = torch.arange(k, dtype=torch.float32) - k // 2
+    g = torch.exp(-0.5 * (r / sigma) ** 2)
+    g = g / g.sum()
+    c = x.shape[1]
+    x = F.conv2d(F.pad(x, (2, 2, 0, 0), mode="reflect"), g.view(1, 1, 1, k).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, 2, 2), mode="reflect"), g.view(1, 1, k, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def augment(x, gen):
+    """Paper's augmentations on a normalised batch: rotation (with small scale
+    and shift jitter), mirror, brightness within limits, grayscale, blur."""
+    b = x.shape[0]
+    ang = (torch.rand(b, generator=gen) * 2 - 1) * math.radians(12)
+    sc = 1 + (torch.rand(b, generator=gen) * 2 - 1) * 0.08
+    tx = (torch.rand(b, generator=gen) * 2 - 1) * 0.06
+    ty = (torch.rand(b, generator=gen) * 2 - 1) * 0.06
+    flip = torch.where(torch.rand(b, generator=gen) < 0.5, -1.0, 1.0)
+    cos, sin = torch.cos(ang) / sc, torch.sin(ang) / sc
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1),
+                         torch.stack([sin * flip, cos, ty], 1)], 1)
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    # brightness: multiply pixel value (in 0..255 space) by 0.65..1.35
+    bright = 0.65 + torch.rand(b, 1, 1, 1, generator=gen) * 0.7
+    x = ((x + 1) * bright - 1).clamp(-1, 1)
+    gray = torch.rand(b, generator=gen) < 0.1
+    if gray.any():
+        y = (0.299 * x[gray, 0] + 0.587 * x[gray, 1] + 0.114 * x[gray, 2])[:, None]
+        x[gray] = y.expand(-1, 3, -1, -1)
+    blur = torch.rand(b, generator=gen) < 0.2
+    if blur.any():
+        x[blur] = gaussian_blur(x[blur], 0.5 + float(torch.rand(1, generator=gen)) * 1.0)
+    return x
+
+
+def evaluate(model, imgs, ages, batch=256, mirror=True):
+    model.eval()
+    preds = []
+    with torch.no_grad():
+        for i in range(0, len(imgs), batch):
+            x = to_input(imgs[i:i + batch]).contiguous(memory_format=torch.channels_last)
+            p = torch.softmax(model(x), 1)
+            if mirror:
+                p = 0.5 * (p + torch.softmax(model(torch.flip(x, [3])), 1))
+            preds.append((p * smlf.class_ages()).sum(1))
+    pred = torch.cat(preds).numpy()
+    err = np.abs(pred - ages)
+    return dict(mae=float(err.mean()), mae_clip=float(np.abs(pred - np.minimum(ages, 65)).mean()),
+                cs5=float((err <= 5).mean()))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variant", choices=list(smlf.VARIANTS), required=True)
+    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--wd", type=float, default=5e-5)
+    ap.add_argument("--mean-loss", type=float, default=0.05)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    size = smlf.VARIANTS[a.variant]["input_size"]
+    tr_x, tr_y = utkdata.cached_arrays("train", size)
+    va_x, va_y = utkdata.cached_arrays("val", size)
+
+    # age balancing: sample each image with weight 1/sqrt(count of its age),
+    # which lifts the thin teens and elderly without drowning the 20s
+    counts = np.bincount(np.minimum(tr_y, 100), minlength=101).astype(np.float64)
+    w = 1.0 / np.sqrt(counts[np.minimum(tr_y, 100)])
+    w = torch.tensor(w / w.sum())
+
+    model = smlf.build(a.variant).to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd)
+    steps_per_epoch = len(tr_x) // a.batch
+    total = steps_per_epoch * a.epochs
+    warm = steps_per_epoch // 2
+
+    def lr_at(step):
+        if step < warm:
+            return a.lr * (step + 1) / warm
+        return a.lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+
+    start_epoch, best = 0, None
+    ck = os.path.join(a.out, "last.pt")
+    if os.path.exists(ck):
+        s = torch.load(ck)
+        model.load_state_dict(s["model"])
+        opt.load_state_dict(s["opt"])
+        start_epoch, best = s["epoch"] + 1, s.get("best")
+        print(f"resumed from {ck} at epoch {start_epoch}", flush=True)
+    log = open(os.path.join(a.out, "log.jsonl"), "a")
+    for epoch in range(start_epoch, a.epochs):
+        gen = torch.Generator().manual_seed(a.seed * 1000 + epoch)
+        model.train()
+        idx = torch.multinomial(w, steps_per_epoch * a.batch, replacement=True, generator=gen).numpy()
+        t0, tot, n = time.time(), 0.0, 0
+        for s in range(steps_per_epoch):
+            step = epoch * steps_per_epoch + s
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step)
+            bi = idx[s * a.batch:(s + 1) * a.batch]
+            x = augment(to_input(tr_x[bi]), gen).contiguous(memory_format=torch.channels_last)
+            y = torch.from_numpy(tr_y[bi]).long()
+            logits = model(x)
+            logp = F.log_softmax(logits, 1)
+            loss = F.kl_div(logp, ldl_targets(y), reduction="batchmean")
+            exp = (logp.exp() * smlf.class_ages()).sum(1)
+            loss = loss + a.mean_loss * (exp - y.clamp(max=65).float()).abs().mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            tot += float(loss) * len(bi)
+            n += len(bi)
+        dt = time.time() - t0
+        ev = evaluate(model, va_x, va_y)
+        rec = dict(epoch=epoch, loss=tot / n, secs=dt, img_s=n / dt, lr=lr_at(step), **ev)
+        print(json.dumps(rec), flush=True)
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        if best is None or ev["mae"] < best:
+            best = ev["mae"]
+            torch.save({"model": model.state_dict(), "epoch": epoch, "variant": a.variant, "val": ev},
+                       os.path.join(a.out, "best.pt"))
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "best": best,
+                    "variant": a.variant, "args": vars(a)}, ck + ".tmp")
+        os.replace(ck + ".tmp", ck)
+
+
+if __name__ == "__main__":
+    main()
