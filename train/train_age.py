@@ -155,6 +155,9 @@ def main():
             opt.step()
             tot += float(loss) * len(bi)
             n += len(bi)
+            if s % 50 == 0:
+                print(f"  epoch {epoch} step {s}/{steps_per_epoch} loss {tot / n:.4f} "
+                      f"{n / (time.time() - t0):.1f} img/s", flush=True)
         dt = time.time() - t0
         ev = evaluate(model, va_x, va_y)
         rec = dict(epoch=epoch, loss=tot / n, secs=dt, img_s=n / dt, lr=lr_at(step), **ev)
