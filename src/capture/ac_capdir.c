@@ -1,0 +1,191 @@
+/* dir: source: JPEG/PNG stills in name order, for replaying a scene without
+ * a camera. Decoding goes through ac_image (it allocates per file: this is a
+ * test/demo source, not the camera hot path). An unreadable or truncated
+ * file is skipped and counted as corrupt. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "capture/ac_capture_backend.h"
+#include "capture/ac_convert.h"
+#include "common/ac_image.h"
+
+struct dirsrc {
+    char **names;
+    int n, next;
+    char *dir;
+    struct ac_capture_settings set;
+    struct ac_capture_counters *ctr;
+    int out_w, out_h;
+    int64_t t0, period_ns;
+    uint32_t count;
+};
+
+static int is_image(const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void d_close(void *priv)
+{
+    struct dirsrc *d = priv;
+    for (int i = 0; i < d->n; i++)
+        free(d->names[i]);
+    free(d->names);
+    free(d->dir);
+    free(d);
+}
+
+static int d_open(const char *arg, const struct ac_capture_settings *s, struct ac_capture_counters *ctr,
+                  void **priv)
+{
+    struct dirsrc *d = calloc(1, sizeof *d);
+    if (!d)
+        return -ENOMEM;
+    d->set = *s;
+    d->ctr = ctr;
+    d->dir = strdup(arg);
+    DIR *dp = opendir(arg);
+    int rc = 0;
+    if (!d->dir || !dp) {
+        rc = d->dir ? -errno : -ENOMEM;
+        goto fail;
+    }
+    int cap = 0;
+    struct dirent *e;
+    while ((e = readdir(dp))) {
+        if (!is_image(e->d_name))
+            continue;
+        if (d->n == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **nn = realloc(d->names, sizeof *nn * (size_t)cap);
+            if (!nn) {
+                rc = -ENOMEM;
+                goto fail;
+            }
+            d->names = nn;
+        }
+        if (!(d->names[d->n] = strdup(e->d_name))) {
+            rc = -ENOMEM;
+            goto fail;
+        }
+        d->n++;
+    }
+    closedir(dp);
+    dp = NULL;
+    if (d->n == 0) {
+        rc = -ENOENT;
+        goto fail;
+    }
+    qsort(d->names, (size_t)d->n, sizeof *d->names, by_name);
+    *priv = d;
+    return 0;
+fail:
+    if (dp)
+        closedir(dp);
+    d_close(d);
+    return rc;
+}
+
+static int load(struct dirsrc *d, int i, struct ac_image *img)
+{
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", d->dir, d->names[i]) >= sizeof path)
+        return -ENAMETOOLONG;
+    return ac_image_load(path, img);
+}
+
+static int d_init(void *priv, struct ac_capfmt *fmt)
+{
+    struct dirsrc *d = priv;
+    /* the first readable image sets the native size */
+    for (int i = 0; i < d->n; i++) {
+        struct ac_image img;
+        if (load(d, i, &img))
+            continue;
+        fmt->fourcc = AC_FMT_RGB24;
+        fmt->w = img.w;
+        fmt->h = img.h;
+        fmt->fps_milli = (d->set.fps > 0 ? d->set.fps : 10) * 1000;
+        ac_image_free(&img);
+        return 0;
+    }
+    return -EBADMSG;
+}
+
+static int d_start(void *priv, int out_w, int out_h)
+{
+    struct dirsrc *d = priv;
+    d->out_w = out_w;
+    d->out_h = out_h;
+    d->period_ns = 1000000000LL / (d->set.fps > 0 ? d->set.fps : 10);
+    d->t0 = ac_capture_now_ns();
+    return 0;
+}
+
+static int d_read(void *priv, int timeout_ms, struct ac_frame *dst)
+{
+    struct dirsrc *d = priv;
+    if (d->next >= d->n) {
+        if (!d->set.loop)
+            return -ENODATA;
+        d->next = 0;
+    }
+    if (d->set.realtime) {
+        int64_t due = d->t0 + (int64_t)d->count * d->period_ns;
+        int64_t now = ac_capture_now_ns();
+        if (due - now > (int64_t)timeout_ms * 1000000) {
+            ac_capture_sleep_until(now + (int64_t)timeout_ms * 1000000);
+            return -ETIMEDOUT;
+        }
+        ac_capture_sleep_until(due);
+    }
+    struct ac_image img;
+    int i = d->next++;
+    d->count++;
+    int rc = load(d, i, &img);
+    if (rc) {
+        atomic_fetch_add(&d->ctr->corrupt, 1);
+        return -EAGAIN;
+    }
+    /* images may differ in size: one converter per file */
+    struct ac_convert conv;
+    rc = ac_convert_init(&conv, AC_FMT_RGB24, img.w, img.h, img.stride, d->out_w, d->out_h);
+    if (!rc)
+        rc = ac_convert_run(&conv, img.rgb, (size_t)img.stride * img.h, dst->rgb, dst->stride);
+    ac_convert_uninit(&conv);
+    ac_image_free(&img);
+    if (rc) {
+        atomic_fetch_add(&d->ctr->corrupt, 1);
+        return rc == -ENOMEM ? rc : -EAGAIN;
+    }
+    dst->ts_ns = ac_capture_now_ns();
+    dst->src_seq = (uint32_t)i;
+    return 0;
+}
+
+static int d_stop(void *priv)
+{
+    (void)priv;
+    return 0;
+}
+
+static void d_uninit(void *priv)
+{
+    (void)priv;
+}
+
+const struct ac_capture_backend ac_capdir_backend = {
+    .name = "dir", .can_lose = 0,
+    .open = d_open, .init = d_init, .start = d_start, .read = d_read,
+    .stop = d_stop, .uninit = d_uninit, .close = d_close,
+};

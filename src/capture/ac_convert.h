@@ -1,0 +1,36 @@
+/* Camera pixels to the RGB24 frames the detector reads, all through libyuv:
+ * decode/convert to I420, centre-crop to the output's aspect, box-scale, then
+ * to packed R,G,B. Buffers are sized at init so run() never allocates. */
+#ifndef AC_CONVERT_H
+#define AC_CONVERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ac_convert {
+    uint32_t fourcc;
+    int sw, sh, sstride;  /* source size; stride of its first plane in bytes */
+    int dw, dh;           /* output size */
+    int cx, cy, cw, ch;   /* centre crop in the source keeping the output aspect */
+    size_t need;          /* bytes a complete source frame has */
+    int scale;            /* crop or size differs: go through the scaler */
+    uint8_t *tmp, *tmp2;  /* native then scaled intermediates */
+};
+
+/* sstride 0 = tightly packed. Returns 0, -ENOTSUP for an unknown fourcc,
+ * -EINVAL for bad sizes, -ENOMEM. */
+int ac_convert_init(struct ac_convert *c, uint32_t fourcc, int sw, int sh, int sstride, int dw, int dh);
+/* One frame of len bytes into dst. -EBADMSG for a truncated or corrupt frame
+ * (nothing useful written); the caller drops and counts it. */
+int ac_convert_run(struct ac_convert *c, const uint8_t *src, size_t len, uint8_t *dst, int dst_stride);
+/* A frame already split into planes (decoders): fourcc YU12 (3 planes) or
+ * NV12 (2) as given at init; full_range for JPEG-range YUV. */
+int ac_convert_run_planes(struct ac_convert *c, const uint8_t *const plane[3], const int stride[3],
+                          int full_range, uint8_t *dst, int dst_stride);
+void ac_convert_uninit(struct ac_convert *c);
+
+/* Cheap structural check of a JPEG: SOI first, EOI present after it (a
+ * camera may pad after EOI), frame size as expected. 0 or -EBADMSG. */
+int ac_convert_check_jpeg(const uint8_t *p, size_t len, int w, int h);
+
+#endif
