@@ -182,7 +182,9 @@ int agecam_reader_next(agecam_reader *r, struct agecam_record *out, uint64_t *mi
         uint64_t s1 = ac_word_load(slot, memory_order_acquire);
         if (s1 != want) {
             uint64_t newer = s1 >> 1;
-            if (newer > r->next && newer <= ws + 1 && (newer - r->next) % r->capacity == 0) {
+            if (newer > ws + 1 && (newer - r->next) % r->capacity == 0)
+                continue; /* writer moved on since we read write_seq: look again */
+            if (newer > r->next && (newer - r->next) % r->capacity == 0) {
                 /* Overwritten by record `newer`: everything up to newer - capacity is gone. */
                 uint64_t skip = newer - r->capacity + 1 - r->next;
                 *missed += skip;

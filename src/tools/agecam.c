@@ -5,7 +5,8 @@
 #include "tools/ac_cmd.h"
 
 /* Each command adds one declaration and one table row. */
-#define AC_CMD_LIST(X)
+#define AC_CMD_LIST(X) \
+    X(ac_cmd_tail, "tail", "follow face events in the ring (like tail -f)")
 
 #define AC_DECLARE(fn, name, summary) int fn(int argc, char **argv);
 AC_CMD_LIST(AC_DECLARE)
