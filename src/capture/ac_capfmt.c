@@ -79,7 +79,9 @@ int ac_capfmt_choose(const struct ac_capfmt *offers, int n, const struct ac_capf
         if (want->w > 0 && want->h > 0) {
             int covers = o->w >= want->w && o->h >= want->h;
             k.k[2] = !covers;
-            k.k[3] = (int64_t)o->w * want->h != (int64_t)o->h * want->w;
+            /* aspect only among covering sizes: when none covers, the
+             * largest keeps the most detail */
+            k.k[3] = covers && (int64_t)o->w * want->h != (int64_t)o->h * want->w;
             k.k[4] = covers ? area : -area;
         } else {
             k.k[2] = k.k[3] = 0;

@@ -6,6 +6,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define AC_FOURCC(a, b, c, d) \
     ((uint32_t)(a) | ((uint32_t)(b) << 8) | ((uint32_t)(c) << 16) | ((uint32_t)(d) << 24))
 #define AC_FMT_MJPEG AC_FOURCC('M', 'J', 'P', 'G')
@@ -41,12 +45,17 @@ const char *ac_capfmt_name(uint32_t fourcc, char buf[5]);
 /* Parses "MJPG", "yuyv", ... ; 0 when not 4 printable characters. */
 uint32_t ac_capfmt_parse(const char *s);
 
-/* Picks the offer that meets the frame rate, then covers the wanted size with
- * the least excess (so we only ever downscale), then matches its aspect, then
- * comes first in the preference list. Formats not in the preference list are
+/* Picks the offer that meets the frame rate, then covers the wanted size
+ * (so we only ever downscale) with the same aspect and the least excess (or,
+ * when nothing covers it, the largest), then comes first in the preference
+ * list. Formats not in the preference list are
  * used only when nothing preferred is offered. Returns 0 or -ENOTSUP when no
  * offer can be converted. */
 int ac_capfmt_choose(const struct ac_capfmt *offers, int n, const struct ac_capfmt_want *want,
                      struct ac_capfmt *out);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

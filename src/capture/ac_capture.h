@@ -17,6 +17,10 @@
 #include "capture/ac_frame.h"
 #include "capture/ac_frameslot.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define AC_CAPTURE_MAX_PREFER 8
 
 struct ac_capture_settings {
@@ -75,5 +79,9 @@ int ac_capture_has_backend(const char *name);
  * synthetic frame (MJPEG: a real encoded JPEG). */
 int ac_capture_bench_convert(uint32_t fourcc, int src_w, int src_h, int dst_w, int dst_h, int iters,
                              double *us_per_frame);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

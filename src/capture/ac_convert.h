@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ac_convert {
     uint32_t fourcc;
     int sw, sh, sstride;  /* source size; stride of its first plane in bytes */
@@ -32,5 +36,9 @@ void ac_convert_uninit(struct ac_convert *c);
 /* Cheap structural check of a JPEG: SOI first, EOI present after it (a
  * camera may pad after EOI), frame size as expected. 0 or -EBADMSG. */
 int ac_convert_check_jpeg(const uint8_t *p, size_t len, int w, int h);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -19,6 +19,10 @@ typedef atomic_int ac_atomic_int;
 typedef atomic_uint_fast64_t ac_atomic_u64;
 #endif
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ac_framepool;
 
 struct ac_frame {
@@ -42,5 +46,9 @@ int ac_framepool_free_count(struct ac_framepool *p);
 
 void ac_frame_ref(struct ac_frame *f);
 void ac_frame_unref(struct ac_frame *f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 
 #include "capture/ac_frame.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 struct ac_frameslot;
 
 struct ac_frameslot_stats {
@@ -27,5 +31,9 @@ int ac_frameslot_take(struct ac_frameslot *s, int timeout_ms, struct ac_frame **
 /* End of stream: wakes waiting consumers; later takes drain then get -EPIPE. */
 void ac_frameslot_close(struct ac_frameslot *s);
 void ac_frameslot_get_stats(struct ac_frameslot *s, struct ac_frameslot_stats *st);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
