@@ -1,0 +1,73 @@
+/* Inference runtime for .acnn model files (format: models/FORMAT.md).
+ *
+ * A model is loaded once, fully validated, and then immutable: any number of
+ * threads may share it read-only. Each thread owns a context, which holds
+ * every activation buffer in one arena planned at creation, so ac_nn_run
+ * never allocates. Activations are NHWC float32, batch 1.
+ *
+ * All int-returning functions return 0 or a negative errno:
+ *   -EINVAL  malformed file / bad argument (err says which field),
+ *   -E2BIG   a shape or the planned arena exceeds the runtime's bounds,
+ *   -ENOMEM  out of memory,  -EIO / -ENOENT etc. from reading the file. */
+#ifndef AC_NN_H
+#define AC_NN_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct ac_nn_model; /* immutable after load; shared read-only by threads */
+struct ac_nn_ctx;   /* per-thread: arena with every activation buffer, allocated once */
+
+enum ac_nn_kind { AC_NN_KIND_AGE = 1, AC_NN_KIND_DETECTOR = 2 };
+
+struct ac_nn_info {
+    int input_w, input_h, input_c;
+    /* normalisation of RGB 0..255 input: x' = (x - mean[c]) * scale[c] */
+    float mean[3], scale[3];
+    int num_classes;
+    int kind;                   /* enum ac_nn_kind */
+    long long param_count;      /* weights + biases of every op */
+    long long macs;             /* multiply-accumulates of one run */
+    int n_outputs;
+};
+
+enum ac_nn_backend { AC_NN_SCALAR = 0, AC_NN_FAST = 1 };
+
+struct ac_nn_ctx_opts {
+    enum ac_nn_backend backend;
+    int threads; /* 0 or 1: single-threaded (only value supported for now) */
+};
+
+/* Reads the whole file once into one owned buffer; weights point into it. */
+int ac_nn_model_load(const char *path, struct ac_nn_model **out, char *err, size_t errlen);
+/* Copies data; safe on arbitrary bytes (never reads outside [data, data+len)). */
+int ac_nn_model_load_mem(const void *data, size_t len, struct ac_nn_model **out, char *err,
+                         size_t errlen);
+void ac_nn_model_destroy(struct ac_nn_model *m);
+const struct ac_nn_info *ac_nn_model_info(const struct ac_nn_model *m);
+/* Metadata key=value from the META section; NULL if absent. */
+const char *ac_nn_model_meta(const struct ac_nn_model *m, const char *key);
+/* Index of the output called name, or -ENOENT. */
+int ac_nn_model_output_index(const struct ac_nn_model *m, const char *name);
+
+/* opts may be NULL (fast backend, 1 thread). */
+int ac_nn_ctx_create(const struct ac_nn_model *m, const struct ac_nn_ctx_opts *opts,
+                     struct ac_nn_ctx **out);
+void ac_nn_ctx_destroy(struct ac_nn_ctx *c);
+/* input_h*input_w*input_c floats, NHWC, already normalised. Stable pointer. */
+float *ac_nn_input(struct ac_nn_ctx *c);
+int ac_nn_run(struct ac_nn_ctx *c); /* no allocation */
+/* Output tensor index (0..n_outputs-1) of the last run. Any out pointer may be
+ * NULL. data stays valid until the next ac_nn_run on this context. */
+int ac_nn_output(struct ac_nn_ctx *c, int index, const float **data, int *h, int *w, int *ch,
+                 const char **name);
+size_t ac_nn_ctx_arena_bytes(const struct ac_nn_ctx *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
