@@ -7,7 +7,8 @@
 /* Each command adds one declaration and one table row. */
 #define AC_CMD_LIST(X) \
     X(ac_cmd_capture, "capture", "list cameras, grab frames from a camera, video or image folder") \
-    X(ac_cmd_tail, "tail", "follow face events in the ring (like tail -f)")
+    X(ac_cmd_tail, "tail", "follow face events in the ring (like tail -f)") \
+    X(ac_cmd_stats, "stats", "crowd-age statistics per time window, Prometheus metrics")
 
 #define AC_DECLARE(fn, name, summary) int fn(int argc, char **argv);
 AC_CMD_LIST(AC_DECLARE)
