@@ -208,9 +208,12 @@ static int v_init(void *priv, struct ac_capfmt *fmt)
     v->fmt.fps_milli = 0;
     struct v4l2_streamparm parm = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
     if (xioctl(v->fd, VIDIOC_G_PARM, &parm) == 0) {
-        if (v->set.fps > 0 && (parm.parm.capture.capability & V4L2_CAP_TIMEPERFRAME)) {
-            parm.parm.capture.timeperframe.numerator = 1;
-            parm.parm.capture.timeperframe.denominator = (uint32_t)v->set.fps;
+        /* no rate asked: the best the chosen mode offers, not whatever
+         * rate the driver kept from an earlier mode */
+        int want_milli = v->set.fps > 0 ? v->set.fps * 1000 : pick.fps_milli;
+        if (want_milli > 0 && (parm.parm.capture.capability & V4L2_CAP_TIMEPERFRAME)) {
+            parm.parm.capture.timeperframe.numerator = 1000;
+            parm.parm.capture.timeperframe.denominator = (uint32_t)want_milli;
             xioctl(v->fd, VIDIOC_S_PARM, &parm); /* best effort: rate is a wish */
         }
         struct v4l2_fract t = parm.parm.capture.timeperframe;

@@ -1,0 +1,440 @@
+/* Runs inside the qemu VM against the kernel's vivid driver (statically
+ * linked; the VM has nothing else). Every check prints one line
+ *   AGECAM-VIVID <check> PASS|FAIL <details>
+ * on the serial console for run_vivid.sh to grep.
+ *   vivid_check formats        YUYV and NV12 at 640x480: count, size, timestamps
+ *   vivid_check loss           unbind/bind the driver while streaming
+ *   vivid_check loop IMAGE     push our own frames through /dev/video1 -> /dev/video0
+ *   vivid_check capture ...    the `agecam capture` command itself */
+#include <errno.h>
+#include <fcntl.h>
+#include <libyuv.h>
+#include <linux/v4l2-dv-timings.h>
+#include <linux/videodev2.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "capture/ac_capfmt.h"
+#include "capture/ac_capture.h"
+#include "capture/ac_convert.h"
+#include "common/ac_image.h"
+
+int ac_cmd_capture(int argc, char **argv);
+
+#define DEV "/dev/video0"
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static int result(const char *check, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int result(const char *check, int ok, const char *fmt, ...)
+{
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    printf("AGECAM-VIVID %s %s %s\n", check, ok ? "PASS" : "FAIL", buf);
+    fflush(stdout);
+    return ok ? 0 : 1;
+}
+
+static struct ac_capture *start_capture(uint32_t fourcc, int *rc)
+{
+    struct ac_capture_settings s;
+    ac_capture_settings_default(&s);
+    s.width = 640;
+    s.height = 480;
+    s.prefer[0] = fourcc;
+    s.nprefer = 1;
+    s.retry_min_ms = 100;
+    s.retry_max_ms = 400;
+    struct ac_capture *c = NULL;
+    *rc = ac_capture_open("v4l2:" DEV, &s, &c);
+    if (!*rc)
+        *rc = ac_capture_init(c);
+    if (!*rc)
+        *rc = ac_capture_start(c);
+    if (*rc) {
+        ac_capture_close(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* Reads n frames; checks size, strictly increasing sequence and driver
+ * timestamps that are CLOCK_MONOTONIC (close to now) and increasing. */
+static int read_frames(struct ac_capture *c, int n, char *why, size_t whylen, double *fps, int *distinct)
+{
+    int64_t first = 0, last = 0;
+    uint64_t last_seq = 0;
+    *distinct = 0;
+    for (int i = 0; i < n; i++) {
+        struct ac_frame *f = NULL;
+        int rc;
+        int64_t give_up = now_ns() + 5000000000LL;
+        while ((rc = ac_capture_read(c, 1000, &f)) == -EAGAIN || rc == -ETIMEDOUT)
+            if (now_ns() > give_up)
+                break;
+        if (rc) {
+            snprintf(why, whylen, "frame %d: %s", i, strerror(-rc));
+            return -1;
+        }
+        int64_t t = now_ns();
+        int bad = 0;
+        if (f->w != 640 || f->h != 480)
+            bad = snprintf(why, whylen, "frame %d is %dx%d", i, f->w, f->h);
+        else if (i && (f->ts_ns <= last || f->seq <= last_seq))
+            bad = snprintf(why, whylen, "frame %d: timestamp/sequence not increasing", i);
+        /* CLOCK_MONOTONIC domain: within a second of now. vivid stamps the
+         * frame's nominal end, which can lead the reader by a few periods. */
+        else if (f->ts_ns - t > 1000000000LL || t - f->ts_ns > 2000000000LL)
+            bad = snprintf(why, whylen, "frame %d: timestamp %lld ns from now", i, (long long)(t - f->ts_ns));
+        /* vivid's test pattern has colour bars: many distinct pixels in a row */
+        int d = 0;
+        const uint8_t *row = f->rgb + (size_t)(f->h / 2) * f->stride;
+        for (int x = 8; x < f->w; x += 8)
+            d += memcmp(row + 3 * x, row + 3 * (x - 8), 3) != 0;
+        if (d > *distinct)
+            *distinct = d;
+        if (!i)
+            first = f->ts_ns;
+        last = f->ts_ns;
+        last_seq = f->seq;
+        ac_frame_unref(f);
+        if (bad)
+            return -1;
+    }
+    *fps = n > 1 ? (n - 1) * 1e9 / (double)(last - first) : 0;
+    return 0;
+}
+
+static int check_formats(void)
+{
+    const uint32_t fmts[] = {AC_FMT_YUYV, AC_FMT_NV12};
+    int fails = 0;
+    for (int k = 0; k < 2; k++) {
+        char name[5], check[32], why[160] = "";
+        ac_capfmt_name(fmts[k], name);
+        snprintf(check, sizeof check, "format-%s", name);
+        int rc;
+        struct ac_capture *c = start_capture(fmts[k], &rc);
+        if (!c) {
+            fails += result(check, 0, "start: %s", strerror(-rc));
+            continue;
+        }
+        struct ac_capture_stats st;
+        ac_capture_get_stats(c, &st);
+        double fps = 0;
+        int distinct = 0;
+        int bad = read_frames(c, 30, why, sizeof why, &fps, &distinct);
+        struct ac_capture_stats st2;
+        ac_capture_get_stats(c, &st2);
+        if (!bad && (st.fourcc != fmts[k] || st.src_w != 640 || st.src_h != 480))
+            bad = snprintf(why, sizeof why, "negotiated %s %dx%d", ac_capfmt_name(st.fourcc, name), st.src_w, st.src_h);
+        if (!bad && distinct < 4)
+            bad = snprintf(why, sizeof why, "picture looks flat (%d changes along a row)", distinct);
+        if (!bad && st2.frames != 30)
+            bad = snprintf(why, sizeof why, "stats say %llu frames", (unsigned long long)st2.frames);
+        if (bad)
+            fails += result(check, 0, "%s", why);
+        else
+            fails += result(check, 1, "frames=30 size=640x480 negotiated=%s driver_fps=%.1f measured_fps=%.1f "
+                            "ts=monotonic,increasing corrupt=%llu", ac_capfmt_name(st.fourcc, name),
+                            st.fps_milli / 1000.0, fps, (unsigned long long)st2.corrupt);
+        ac_capture_close(c);
+    }
+    return fails;
+}
+
+static int write_sys(const char *path, const char *val)
+{
+    int fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return -errno;
+    int rc = write(fd, val, strlen(val)) < 0 ? -errno : 0;
+    close(fd);
+    return rc;
+}
+
+static int check_loss(void)
+{
+    int rc;
+    struct ac_capture *c = start_capture(AC_FMT_YUYV, &rc);
+    if (!c)
+        return result("loss", 0, "start: %s", strerror(-rc));
+    char why[160] = "";
+    double fps;
+    int distinct;
+    if (read_frames(c, 5, why, sizeof why, &fps, &distinct)) {
+        ac_capture_close(c);
+        return result("loss", 0, "before unbind: %s", why);
+    }
+    rc = write_sys("/sys/bus/platform/drivers/vivid/unbind", "vivid.0");
+    if (rc) {
+        ac_capture_close(c);
+        return result("loss", 0, "unbind: %s", strerror(-rc));
+    }
+    struct ac_capture_stats st;
+    int64_t until = now_ns() + 3000000000LL;
+    int offline_reads = 0;
+    do {
+        struct ac_frame *f;
+        rc = ac_capture_read(c, 200, &f);
+        if (!rc)
+            ac_frame_unref(f);
+        ac_capture_get_stats(c, &st);
+    } while (st.online && now_ns() < until);
+    if (st.online || st.losses != 1) {
+        ac_capture_close(c);
+        return result("loss", 0, "device unbound but online=%d losses=%llu", st.online,
+                      (unsigned long long)st.losses);
+    }
+    uint64_t frames_before = st.frames;
+    /* stays offline (and read() keeps answering) while the device is gone */
+    for (int i = 0; i < 5; i++) {
+        struct ac_frame *f;
+        rc = ac_capture_read(c, 200, &f);
+        if (rc == -EAGAIN || rc == -ETIMEDOUT)
+            offline_reads++;
+        else if (!rc)
+            ac_frame_unref(f);
+    }
+    rc = write_sys("/sys/bus/platform/drivers/vivid/bind", "vivid.0");
+    if (rc) {
+        ac_capture_close(c);
+        return result("loss", 0, "bind: %s", strerror(-rc));
+    }
+    int64_t t_bind = now_ns();
+    int got = 0;
+    until = now_ns() + 10000000000LL;
+    while (got < 10 && now_ns() < until) {
+        struct ac_frame *f;
+        if (ac_capture_read(c, 200, &f) == 0) {
+            got++;
+            ac_frame_unref(f);
+        }
+    }
+    ac_capture_get_stats(c, &st);
+    int ok = got == 10 && st.online && st.reopens == 1 && offline_reads == 5 && st.frames == frames_before + 10;
+    rc = result("loss", ok, "unbind->offline losses=%llu offline_reads=%d, bind->online reopens=%llu "
+                "frames_after=%d back_after_ms=%lld", (unsigned long long)st.losses, offline_reads,
+                (unsigned long long)st.reopens, got, (long long)((now_ns() - t_bind) / 1000000));
+    ac_capture_close(c);
+    return rc;
+}
+
+/* ---- loop: frames of our own through vivid's HDMI output -> input ---- */
+
+static int xioctl(int fd, unsigned long req, void *arg)
+{
+    int r;
+    do
+        r = ioctl(fd, req, arg);
+    while (r < 0 && errno == EINTR);
+    return r < 0 ? -errno : 0;
+}
+
+/* vivid's private controls have no uapi ids: find them by name */
+static int set_ctrl_by_name(int fd, const char *name, int value)
+{
+    struct v4l2_queryctrl q = {.id = V4L2_CTRL_FLAG_NEXT_CTRL};
+    while (xioctl(fd, VIDIOC_QUERYCTRL, &q) == 0) {
+        if (!strcmp((const char *)q.name, name)) {
+            struct v4l2_control c = {.id = q.id, .value = value};
+            return xioctl(fd, VIDIOC_S_CTRL, &c);
+        }
+        q.id |= V4L2_CTRL_FLAG_NEXT_CTRL;
+    }
+    return -ENOENT;
+}
+
+static int setup_node(int fd, uint32_t type)
+{
+    struct v4l2_dv_timings t = V4L2_DV_BT_CEA_640X480P59_94;
+    int rc = xioctl(fd, VIDIOC_S_DV_TIMINGS, &t);
+    if (rc)
+        return rc;
+    struct v4l2_format f = {.type = type};
+    f.fmt.pix.width = 640;
+    f.fmt.pix.height = 480;
+    f.fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
+    f.fmt.pix.field = V4L2_FIELD_NONE;
+    rc = xioctl(fd, VIDIOC_S_FMT, &f);
+    if (!rc && (f.fmt.pix.width != 640 || f.fmt.pix.pixelformat != V4L2_PIX_FMT_YUYV))
+        rc = -EINVAL;
+    return rc;
+}
+
+struct out_state {
+    int fd;
+    void *buf[4];
+    size_t len[4];
+    int nbuf;
+    volatile int stop;
+};
+
+static void *feed_output(void *arg)
+{
+    struct out_state *o = arg;
+    while (!o->stop) {
+        struct pollfd p = {.fd = o->fd, .events = POLLOUT};
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
+        if (xioctl(o->fd, VIDIOC_DQBUF, &b))
+            continue;
+        b.bytesused = (uint32_t)o->len[b.index];
+        xioctl(o->fd, VIDIOC_QBUF, &b);
+    }
+    return NULL;
+}
+
+static int check_loop(const char *image)
+{
+    /* our picture: the portrait centre-cropped to 640x480, as YUYV */
+    struct ac_image img;
+    int rc = ac_image_load(image, &img);
+    if (rc)
+        return result("loop", 0, "%s: %s", image, strerror(-rc));
+    uint8_t *rgb = malloc(640 * 480 * 3), *argb = malloc(640 * 480 * 4), *yuyv = malloc(640 * 480 * 2);
+    uint8_t *expect = malloc(640 * 480 * 3);
+    struct ac_convert conv;
+    rc = ac_convert_init(&conv, AC_FMT_RGB24, img.w, img.h, img.stride, 640, 480);
+    if (!rc)
+        rc = ac_convert_run(&conv, img.rgb, (size_t)img.stride * img.h, rgb, 640 * 3);
+    ac_convert_uninit(&conv);
+    ac_image_free(&img);
+    RAWToARGB(rgb, 640 * 3, argb, 640 * 4, 640, 480);
+    ARGBToYUY2(argb, 640 * 4, yuyv, 640 * 2, 640, 480);
+    /* what our capture path must produce from those exact bytes */
+    if (!rc)
+        rc = ac_convert_init(&conv, AC_FMT_YUYV, 640, 480, 0, 640, 480);
+    if (!rc)
+        rc = ac_convert_run(&conv, yuyv, 640 * 480 * 2, expect, 640 * 3);
+    ac_convert_uninit(&conv);
+    if (rc)
+        return result("loop", 0, "preparing frame: %s", strerror(-rc));
+
+    int cfd = open("/dev/video0", O_RDWR), ofd = open("/dev/video1", O_RDWR | O_NONBLOCK);
+    if (cfd < 0 || ofd < 0)
+        return result("loop", 0, "open nodes: %s", strerror(errno));
+    const char *step = "dv timings/format";
+    rc = setup_node(ofd, V4L2_BUF_TYPE_VIDEO_OUTPUT);
+    if (!rc)
+        rc = setup_node(cfd, V4L2_BUF_TYPE_VIDEO_CAPTURE);
+    if (!rc) {
+        step = "loop_video control";
+        rc = set_ctrl_by_name(cfd, "Loop Video", 1);
+        if (rc == -ENOENT)
+            rc = set_ctrl_by_name(ofd, "Loop Video", 1);
+    }
+    if (!rc) {
+        /* no on-screen text over the looped picture (best effort) */
+        set_ctrl_by_name(cfd, "OSD Text Mode", 2);
+    }
+    struct out_state o = {.fd = ofd};
+    if (!rc) {
+        step = "output buffers";
+        struct v4l2_requestbuffers req = {.count = 4, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
+        rc = xioctl(ofd, VIDIOC_REQBUFS, &req);
+        for (uint32_t i = 0; !rc && i < req.count && i < 4; i++) {
+            struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP, .index = i};
+            rc = xioctl(ofd, VIDIOC_QUERYBUF, &b);
+            if (rc)
+                break;
+            o.buf[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, ofd, b.m.offset);
+            if (o.buf[i] == MAP_FAILED) {
+                rc = -errno;
+                break;
+            }
+            o.len[i] = 640 * 480 * 2;
+            memcpy(o.buf[i], yuyv, o.len[i]);
+            b.bytesused = (uint32_t)o.len[i];
+            rc = xioctl(ofd, VIDIOC_QBUF, &b);
+            o.nbuf = (int)i + 1;
+        }
+        int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+        if (!rc)
+            rc = xioctl(ofd, VIDIOC_STREAMON, &type);
+    }
+    close(cfd);
+    if (rc)
+        return result("loop", 0, "%s: %s", step, strerror(-rc));
+    pthread_t th;
+    pthread_create(&th, NULL, feed_output, &o);
+
+    struct ac_capture *c = start_capture(AC_FMT_YUYV, &rc);
+    int frames = 0, identical = 0, worst_all = 0;
+    long near_px = 0;
+    for (int i = 0; c && i < 20; i++) {
+        struct ac_frame *f;
+        int64_t give_up = now_ns() + 5000000000LL;
+        while ((rc = ac_capture_read(c, 1000, &f)) == -EAGAIN || rc == -ETIMEDOUT)
+            if (now_ns() > give_up)
+                break;
+        if (rc)
+            break;
+        frames++;
+        int worst = 0;
+        long same = 0;
+        for (int y = 0; y < 480; y++)
+            for (int x = 0; x < 640 * 3; x++) {
+                int d = abs(f->rgb[(size_t)y * f->stride + x] - expect[(size_t)y * 640 * 3 + x]);
+                if (d > worst)
+                    worst = d;
+                same += d <= 2;
+            }
+        identical += worst == 0;
+        if (worst > worst_all)
+            worst_all = worst;
+        if (i == 19)
+            near_px = same;
+        ac_frame_unref(f);
+    }
+    o.stop = 1;
+    pthread_join(th, NULL);
+    ac_capture_close(c);
+    int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+    xioctl(ofd, VIDIOC_STREAMOFF, &type);
+    for (int i = 0; i < o.nbuf; i++)
+        munmap(o.buf[i], 640 * 480 * 2);
+    close(ofd);
+    free(rgb);
+    free(argb);
+    free(yuyv);
+    free(expect);
+    /* the last frames must be ours, pixel for pixel (the first may still be
+     * vivid's own pattern while the loop starts) */
+    double frac = near_px / (640.0 * 480 * 3);
+    return result("loop", frames == 20 && frac > 0.999,
+                  "frames=%d identical_frames=%d last_frame_match=%.4f worst_diff=%d", frames, identical, frac,
+                  worst_all);
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc >= 2 && !strcmp(argv[1], "formats"))
+        return check_formats();
+    if (argc >= 2 && !strcmp(argv[1], "loss"))
+        return check_loss();
+    if (argc >= 3 && !strcmp(argv[1], "loop"))
+        return check_loop(argv[2]);
+    if (argc >= 2 && !strcmp(argv[1], "capture"))
+        return ac_cmd_capture(argc - 1, argv + 1);
+    fprintf(stderr, "usage: vivid_check formats|loss|loop IMAGE|capture ARGS...\n");
+    return 2;
+}
