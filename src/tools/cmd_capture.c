@@ -208,14 +208,16 @@ static int grab(const char *src, const struct ac_capture_settings *set, int fram
     ac_capture_get_stats(cap, &st);
     double fps = got > 1 && last > first ? (got - 1) * 1e9 / (double)(last - first) : 0;
     char fcc[5];
-    if (json)
-        printf("{\"source\": \"%s\", \"format\": \"%s\", \"source_width\": %d, \"source_height\": %d, "
+    if (json) {
+        printf("{\"source\": ");
+        json_str(src);
+        printf(", \"format\": \"%s\", \"source_width\": %d, \"source_height\": %d, "
                "\"source_fps\": %.3f, \"width\": %d, \"height\": %d, \"frames\": %d, \"measured_fps\": %.2f, "
                "\"corrupt\": %llu, \"timeouts\": %llu, \"losses\": %llu, \"ended\": %s}\n",
-               src, ac_capfmt_name(st.fourcc, fcc), st.src_w, st.src_h, st.fps_milli / 1000.0, st.out_w,
+               ac_capfmt_name(st.fourcc, fcc), st.src_w, st.src_h, st.fps_milli / 1000.0, st.out_w,
                st.out_h, got, fps, (unsigned long long)st.corrupt, (unsigned long long)st.timeouts,
                (unsigned long long)st.losses, ended ? "true" : "false");
-    else
+    } else
         printf("%s: %s %dx%d@%g -> RGB %dx%d: %d frames (%.1f fps by timestamps), %llu corrupt dropped%s%s%s\n",
                src, ac_capfmt_name(st.fourcc, fcc), st.src_w, st.src_h, st.fps_milli / 1000.0, st.out_w, st.out_h,
                got, fps, (unsigned long long)st.corrupt, ended ? ", source ended" : "", out ? ", saved in " : "",
