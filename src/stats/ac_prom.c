@@ -56,6 +56,9 @@ int ac_prom_render(const struct ac_prom_input *in, char **buf, size_t *len)
     per_camera(f, in->visits, "agecam_camera_online", 3);
     head(f, "agecam_writer_up", "gauge", "1 while the daemon's ring is attached and its writer alive.");
     fprintf(f, "agecam_writer_up %d\n", in->writer_up ? 1 : 0);
+    head(f, "agecam_writer_heartbeat_age_seconds", "gauge", "Seconds since the daemon's last heartbeat in the ring.");
+    if (in->heartbeat_age_s >= 0)
+        fprintf(f, "agecam_writer_heartbeat_age_seconds %.3f\n", in->heartbeat_age_s);
     head(f, "agecam_ring_missed_records_total", "counter", "Ring records overwritten before this consumer read them.");
     fprintf(f, "agecam_ring_missed_records_total %llu\n", (unsigned long long)in->ring_missed);
     head(f, "agecam_state_write_errors_total", "counter", "Failed attempts to save visits to the state file.");

@@ -13,6 +13,7 @@ struct ac_prom_input {
     const struct ac_visits *visits;
     uint64_t ring_missed;    /* records overwritten before we read them */
     int writer_up;           /* ring attached, writer alive and live */
+    double heartbeat_age_s;  /* since the writer's last heartbeat; < 0 = no ring attached */
     uint64_t save_errors;    /* failed state-file flushes */
     uint64_t pending;        /* visits not yet on disk */
 };

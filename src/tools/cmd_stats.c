@@ -257,7 +257,15 @@ static int render_metrics(void *ctx, char **buf, size_t *len)
     struct stats_ctx *s = ctx;
     struct ac_prom_input in = {.stats = s->stats, .visits = s->visits, .ring_missed = s->missed,
                                .writer_up = s->writer_up, .save_errors = s->save_errors,
-                               .pending = ac_statefile_pending(s->sf)};
+                               .pending = ac_statefile_pending(s->sf), .heartbeat_age_s = -1};
+    struct agecam_ring_info info;
+    if (s->r && agecam_reader_info(s->r, &info) == 0 && info.heartbeat_mono_ns) {
+        /* same machine, same CLOCK_MONOTONIC as the writer */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+        in.heartbeat_age_s = (double)(now - (int64_t)info.heartbeat_mono_ns) * 1e-9;
+    }
     return ac_prom_render(&in, buf, len);
 }
 

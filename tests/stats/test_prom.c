@@ -288,6 +288,8 @@ int main(int argc, char **argv)
     CHECK(sample(body, "agecam_frames_dropped_total{camera=\"0\"}") == 7);
     CHECK(sample(body, "agecam_camera_online{camera=\"0\"}") == 1);
     CHECK(sample(body, "agecam_writer_up") == 1);
+    double hb = sample(body, "agecam_writer_heartbeat_age_seconds");
+    CHECK(hb >= 0 && hb < 30);
     CHECK(sample(body, "agecam_ring_missed_records_total") == 0);
 
     /* The child leaves after 20 s: the counter moves on the next scrape. */
