@@ -128,6 +128,14 @@ int ac_capture_open(const char *uri, const struct ac_capture_settings *s, struct
         return -ENOMEM;
     }
     int rc = be->open(c->arg, &c->set, &c->ctr, &c->priv);
+    int absent = rc == -ENOENT || rc == -ENODEV || rc == -ENXIO;
+    if (rc && absent && be->can_lose && c->set.wait_for_device && c->set.width > 0 && c->set.height > 0) {
+        ac_warn("capture: %s %s: %s; waiting for it", be->name, c->arg, strerror(-rc));
+        c->priv = NULL;
+        c->retry_ms = c->set.retry_min_ms;
+        *out = c;
+        return 0;
+    }
     if (rc) {
         ac_capture_close(c);
         return rc;
@@ -147,11 +155,15 @@ static void publish_format(struct ac_capture *c, const struct ac_capfmt *f)
 
 int ac_capture_init(struct ac_capture *c)
 {
-    struct ac_capfmt f;
-    int rc = c->be->init(c->priv, &f);
-    if (rc)
-        return rc;
-    publish_format(c, &f);
+    struct ac_capfmt f = {0, c->set.width, c->set.height, 0};
+    if (c->priv) {
+        int rc = c->be->init(c->priv, &f);
+        if (rc) {
+            c->be->uninit(c->priv); /* undo a partial init (buffers mapped so far) */
+            return rc;
+        }
+        publish_format(c, &f);
+    } /* else waiting for the device: the output size is the configured one */
     int w = c->set.width, h = c->set.height;
     if (w <= 0 && h <= 0) {
         w = f.w;
@@ -163,7 +175,7 @@ int ac_capture_init(struct ac_capture *c)
     }
     c->out_w = w;
     c->out_h = h;
-    rc = ac_framepool_create(c->set.pool, w, h, &c->pool);
+    int rc = ac_framepool_create(c->set.pool, w, h, &c->pool);
     if (!rc)
         rc = ac_framepool_create(1, w, h, &c->spare);
     if (rc)
@@ -217,12 +229,11 @@ static int try_reopen(struct ac_capture *c)
         return rc;
     }
     rc = c->be->init(c->priv, &f);
-    if (!rc) {
+    if (!rc)
         rc = c->be->start(c->priv, c->out_w, c->out_h);
-        if (rc)
-            c->be->uninit(c->priv);
-    }
     if (rc) {
+        c->be->stop(c->priv);
+        c->be->uninit(c->priv);
         c->be->close(c->priv);
         c->priv = NULL;
         return rc;

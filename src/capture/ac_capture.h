@@ -8,7 +8,8 @@
  * configured size from a preallocated pool (see ac_frame.h). Functions return
  * 0 or a negative errno; the caller logs. A camera that vanishes or errors is
  * closed and reopened with backoff inside read(); meanwhile read() returns
- * -EAGAIN and stats.online is 0. */
+ * -EAGAIN and stats.online is 0. With settings.wait_for_device a camera that
+ * is absent at open starts out in that offline state. */
 #ifndef AC_CAPTURE_H
 #define AC_CAPTURE_H
 
@@ -34,6 +35,8 @@ struct ac_capture_settings {
     int loop;            /* files/dirs: start over at the end instead of ending */
     int retry_min_ms, retry_max_ms; /* reopen backoff after device loss */
     int stall_ms;        /* no frame for this long counts as device loss */
+    int wait_for_device; /* cameras: open succeeds while the device is absent (needs
+                            width and height); it is opened when it appears */
 };
 
 void ac_capture_settings_default(struct ac_capture_settings *s);

@@ -51,7 +51,7 @@ static int result(const char *check, int ok, const char *fmt, ...)
     return ok ? 0 : 1;
 }
 
-static struct ac_capture *start_capture(uint32_t fourcc, int *rc)
+static struct ac_capture *start_capture_w(uint32_t fourcc, int wait, int *rc)
 {
     struct ac_capture_settings s;
     ac_capture_settings_default(&s);
@@ -61,6 +61,7 @@ static struct ac_capture *start_capture(uint32_t fourcc, int *rc)
     s.nprefer = 1;
     s.retry_min_ms = 100;
     s.retry_max_ms = 400;
+    s.wait_for_device = wait;
     struct ac_capture *c = NULL;
     *rc = ac_capture_open("v4l2:" DEV, &s, &c);
     if (!*rc)
@@ -72,6 +73,11 @@ static struct ac_capture *start_capture(uint32_t fourcc, int *rc)
         return NULL;
     }
     return c;
+}
+
+static struct ac_capture *start_capture(uint32_t fourcc, int *rc)
+{
+    return start_capture_w(fourcc, 0, rc);
 }
 
 /* Reads n frames; checks size, strictly increasing sequence and driver
@@ -212,6 +218,16 @@ static int check_loss(void)
         else if (!rc)
             ac_frame_unref(f);
     }
+    /* a second source opened while the camera is absent waits for it */
+    struct ac_capture *w = start_capture_w(AC_FMT_YUYV, 1, &rc);
+    struct ac_capture_stats wst;
+    if (w)
+        ac_capture_get_stats(w, &wst);
+    if (!w || wst.online) {
+        ac_capture_close(c);
+        ac_capture_close(w);
+        return result("loss", 0, "open while absent: %s online=%d", strerror(-rc), w ? wst.online : -1);
+    }
     rc = write_sys("/sys/bus/platform/drivers/vivid/bind", "vivid.0");
     if (rc) {
         ac_capture_close(c);
@@ -233,6 +249,22 @@ static int check_loss(void)
                 "frames_after=%d back_after_ms=%lld", (unsigned long long)st.losses, offline_reads,
                 (unsigned long long)st.reopens, got, (long long)((now_ns() - t_bind) / 1000000));
     ac_capture_close(c);
+    /* now the waiting source gets the device */
+    got = 0;
+    until = now_ns() + 10000000000LL;
+    while (got < 5 && now_ns() < until) {
+        struct ac_frame *f;
+        if (ac_capture_read(w, 200, &f) == 0) {
+            got++;
+            ac_frame_unref(f);
+        }
+    }
+    ac_capture_get_stats(w, &wst);
+    char n[5];
+    rc |= result("wait-for-device", got == 5 && wst.online && wst.reopens == 1 && wst.src_w == 640,
+                 "opened absent online=0, device appeared: frames=%d reopens=%llu negotiated=%s %dx%d", got,
+                 (unsigned long long)wst.reopens, ac_capfmt_name(wst.fourcc, n), wst.src_w, wst.src_h);
+    ac_capture_close(w);
     return rc;
 }
 
