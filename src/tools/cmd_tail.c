@@ -119,12 +119,16 @@ static void print_text(FILE *f, const struct agecam_record *r)
     fputc('\n', f);
 }
 
-static void notice(const struct tail_opts *o, const char *event, const char *text, long long v)
+/* Stream events besides records. `text` is a printf format taking the value once. */
+static void notice(const struct tail_opts *o, const char *event, const char *key, const char *text, long long v)
 {
-    if (o->json)
-        printf("{\"event\":\"%s\",\"value\":%lld}\n", event, v);
-    else
-        printf("-- %s %lld\n", text, v);
+    if (o->json) {
+        printf("{\"event\":\"%s\",\"%s\":%lld}\n", event, key, v);
+    } else {
+        fputs("-- ", stdout);
+        printf(text, v);
+        fputc('\n', stdout);
+    }
 }
 
 static void usage(FILE *f)
@@ -212,7 +216,7 @@ int ac_cmd_tail(int argc, char **argv)
                 agecam_reader_info(r, &info);
                 /* A ring we waited for or that was recreated is new to us: read all of it. */
                 if (from_start)
-                    notice(&o, "attached", "attached to ring, writer pid", info.writer_pid);
+                    notice(&o, "attached", "writer_pid", "attached to the ring (writer pid %lld)", info.writer_pid);
                 else
                     agecam_reader_seek_last(r, (uint64_t)o.n);
                 waiting_said = closed_said = 0;
@@ -231,7 +235,7 @@ int ac_cmd_tail(int argc, char **argv)
             uint64_t missed = 0;
             ret = agecam_reader_next(r, &rec, &missed);
             if (missed)
-                notice(&o, "missed", "missed records:", (long long)missed);
+                notice(&o, "missed", "count", "missed %lld records", (long long)missed);
             if (ret == -EAGAIN)
                 continue; /* writer lapped us repeatedly; the loss is already reported */
             if (ret < 0) {
@@ -266,13 +270,13 @@ int ac_cmd_tail(int argc, char **argv)
             struct agecam_ring_info info;
             agecam_reader_info(r, &info);
             if (info.state == AGECAM_RING_CLOSED && !closed_said) {
-                notice(&o, "closed", "writer closed the ring, pid", info.writer_pid);
+                notice(&o, "closed", "writer_pid", "writer closed the ring (pid %lld)", info.writer_pid);
                 closed_said = 1;
             }
             if (agecam_reader_changed(r) == 1) {
                 agecam_reader_close(r);
                 r = NULL;
-                notice(&o, "recreated", "ring recreated, reattaching; old writer pid", info.writer_pid);
+                notice(&o, "recreated", "old_writer_pid", "ring recreated by a restarted writer (old pid %lld), reattaching", info.writer_pid);
                 from_start = 1;
                 continue;
             }
