@@ -1,0 +1,116 @@
+/* Per-thread contexts: one arena allocated at creation (offsets planned by
+ * the loader), and the op loop that picks scalar or fast kernels. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/ac_nn_internal.h"
+
+static int cpu_has_avx2(void)
+{
+#if defined(AC_NN_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
+#ifndef AC_NN_HAVE_AVX2
+int ac_nn_fast_op_avx2(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
+                       float *scratch)
+{
+    return ac_nn_fast_op(op, x, x1, y, scratch);
+}
+#endif
+
+int ac_nn_ctx_create(const struct ac_nn_model *m, const struct ac_nn_ctx_opts *opts,
+                     struct ac_nn_ctx **out)
+{
+    if (!m || !out)
+        return -EINVAL;
+    *out = NULL;
+    struct ac_nn_ctx_opts o = opts ? *opts : (struct ac_nn_ctx_opts){AC_NN_FAST, 1};
+    if ((o.backend != AC_NN_SCALAR && o.backend != AC_NN_FAST) || o.threads < 0 || o.threads > 1)
+        return -EINVAL; /* multi-threaded runs are not implemented yet */
+    struct ac_nn_ctx *c = calloc(1, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    c->m = m;
+    c->backend = o.backend;
+    c->use_avx2 = o.backend == AC_NN_FAST && cpu_has_avx2();
+    c->arena_bytes = m->arena_bytes + m->scratch_floats * sizeof(float);
+    size_t rounded = (c->arena_bytes + AC_NN_ALIGN - 1) / AC_NN_ALIGN * AC_NN_ALIGN;
+    c->arena = aligned_alloc(AC_NN_ALIGN, rounded ? rounded : AC_NN_ALIGN);
+    c->t = calloc((size_t)m->n_tensors, sizeof(float *));
+    if (!c->arena || !c->t) {
+        ac_nn_ctx_destroy(c);
+        return -ENOMEM;
+    }
+    /* zeroed so a run before the input is written reads zeros, not garbage */
+    memset(c->arena, 0, rounded);
+    for (int t = 0; t < m->n_tensors; t++)
+        c->t[t] = (float *)(c->arena + m->offset[t]);
+    c->scratch = (float *)(c->arena + m->arena_bytes);
+    *out = c;
+    return 0;
+}
+
+void ac_nn_ctx_destroy(struct ac_nn_ctx *c)
+{
+    if (!c)
+        return;
+    free(c->arena);
+    free(c->t);
+    free(c);
+}
+
+float *ac_nn_input(struct ac_nn_ctx *c)
+{
+    return c ? c->t[0] : NULL;
+}
+
+int ac_nn_run(struct ac_nn_ctx *c)
+{
+    if (!c)
+        return -EINVAL;
+    const struct ac_nn_model *m = c->m;
+    for (int i = 0; i < m->n_ops; i++) {
+        const struct ac_nn_op *op = &m->ops[i];
+        const float *x = c->t[op->in0], *x1 = c->t[op->in1];
+        float *y = c->t[i + 1];
+        if (c->backend == AC_NN_FAST) {
+            int rc = c->use_avx2 ? ac_nn_fast_op_avx2(op, x, x1, y, c->scratch)
+                                 : ac_nn_fast_op(op, x, x1, y, c->scratch);
+            if (rc == 0)
+                continue;
+        }
+        ac_nn_scalar_op(op, x, x1, y, c->scratch);
+    }
+    return 0;
+}
+
+int ac_nn_output(struct ac_nn_ctx *c, int index, const float **data, int *h, int *w, int *ch,
+                 const char **name)
+{
+    if (!c || index < 0 || index >= c->m->info.n_outputs)
+        return -EINVAL;
+    int t = c->m->out_id[index];
+    const struct ac_nn_shape *s = &c->m->shapes[t];
+    if (data)
+        *data = c->t[t];
+    if (h)
+        *h = s->h;
+    if (w)
+        *w = s->w;
+    if (ch)
+        *ch = s->c;
+    if (name)
+        *name = c->m->out_name[index];
+    return 0;
+}
+
+size_t ac_nn_ctx_arena_bytes(const struct ac_nn_ctx *c)
+{
+    return c ? c->arena_bytes : 0;
+}

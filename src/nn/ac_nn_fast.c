@@ -1,0 +1,285 @@
+/* Fast kernels for CONV (1x1 GEMM, depthwise, general direct) and FC, over
+ * the packed layouts of ac_nn_pack.c. Written with GCC/Clang vector types
+ * so one source serves SSE, AVX2/FMA and NEON: meson compiles this file a
+ * second time with -mavx2 -mfma and AC_NN_FAST_FN=ac_nn_fast_op_avx2, and
+ * ac_nn.c picks that copy only when the CPU has AVX2 and FMA.
+ * Every kernel has its scalar twin in ac_nn_scalar.c; tests hold them equal. */
+#include <string.h>
+
+#include "nn/ac_nn_internal.h"
+
+#ifndef AC_NN_FAST_FN
+#define AC_NN_FAST_FN ac_nn_fast_op
+#endif
+
+typedef float v8f __attribute__((vector_size(32)));
+
+static inline v8f ld(const float *p)
+{
+    v8f v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline void st(float *p, v8f v)
+{
+    memcpy(p, &v, sizeof(v));
+}
+
+static inline void act_n(float *restrict y, int n, int act, float alpha)
+{
+    switch (act) {
+    case AC_ACT_RELU:
+        for (int i = 0; i < n; i++)
+            y[i] = y[i] > 0.f ? y[i] : 0.f;
+        break;
+    case AC_ACT_LEAKY:
+        for (int i = 0; i < n; i++)
+            y[i] = y[i] > 0.f ? y[i] : y[i] * alpha;
+        break;
+    case AC_ACT_SIGMOID:
+        for (int i = 0; i < n; i++)
+            y[i] = 1.f / (1.f + expf(-y[i]));
+        break;
+    default: break;
+    }
+}
+
+/* Stores one block of OB accumulators (n valid) with the activation. */
+static inline void store16(float *restrict y, v8f a0, v8f a1, int n, int act, float alpha)
+{
+    float t[AC_NN_OB];
+    st(t, a0);
+    st(t + 8, a1);
+    act_n(t, AC_NN_OB, act, alpha);
+    memcpy(y, t, (size_t)n * sizeof(float));
+}
+
+struct gemm_args {
+    const float *x; /* first input value of the group, row stride xs */
+    size_t xs;
+    float *y;       /* first output of the block, row stride ys */
+    size_t ys;
+    const float *w; /* [k][OB] */
+    const float *b; /* [OB] */
+    int k, n, act;
+    float alpha;
+};
+
+/* y[p][0..n) = x[p][0..k) . w for p in [0, rows): 4 rows at a time keep 8
+ * independent FMA chains in flight. */
+static void gemm_rows(const struct gemm_args *a, int rows)
+{
+    v8f b0 = ld(a->b), b1 = ld(a->b + 8);
+    int p = 0;
+    for (; p + 4 <= rows; p += 4) {
+        const float *x0 = a->x + p * a->xs, *x1 = x0 + a->xs, *x2 = x1 + a->xs, *x3 = x2 + a->xs;
+        v8f c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
+        const float *w = a->w;
+        for (int i = 0; i < a->k; i++, w += AC_NN_OB) {
+            v8f w0 = ld(w), w1 = ld(w + 8);
+            c00 += x0[i] * w0;
+            c01 += x0[i] * w1;
+            c10 += x1[i] * w0;
+            c11 += x1[i] * w1;
+            c20 += x2[i] * w0;
+            c21 += x2[i] * w1;
+            c30 += x3[i] * w0;
+            c31 += x3[i] * w1;
+        }
+        float *y = a->y + p * a->ys;
+        store16(y, c00, c01, a->n, a->act, a->alpha);
+        store16(y + a->ys, c10, c11, a->n, a->act, a->alpha);
+        store16(y + 2 * a->ys, c20, c21, a->n, a->act, a->alpha);
+        store16(y + 3 * a->ys, c30, c31, a->n, a->act, a->alpha);
+    }
+    for (; p < rows; p++) {
+        const float *x0 = a->x + p * a->xs, *w = a->w;
+        v8f c0 = b0, c1 = b1;
+        for (int i = 0; i < a->k; i++, w += AC_NN_OB) {
+            c0 += x0[i] * ld(w);
+            c1 += x0[i] * ld(w + 8);
+        }
+        store16(a->y + p * a->ys, c0, c1, a->n, a->act, a->alpha);
+    }
+}
+
+static int nblocks(int og)
+{
+    return (og + AC_NN_OB - 1) / AC_NN_OB;
+}
+
+/* 1x1, stride 1, no padding: the NHWC image is a [pixels][c] matrix. */
+static void conv1x1(const struct ac_nn_op *op, const float *x, float *y)
+{
+    int g = op->groups, cig = op->x.c / g, og = op->out_c / g, nob = nblocks(og);
+    int rows = op->y.h * op->y.w;
+    const float *bias = op->packed + (size_t)g * nob * cig * AC_NN_OB;
+    for (int gi = 0; gi < g; gi++)
+        for (int b = 0; b < nob; b++) {
+            int n = og - b * AC_NN_OB < AC_NN_OB ? og - b * AC_NN_OB : AC_NN_OB;
+            struct gemm_args a = {
+                .x = x + (size_t)gi * cig, .xs = (size_t)op->x.c,
+                .y = y + (size_t)gi * og + (size_t)b * AC_NN_OB, .ys = (size_t)op->out_c,
+                .w = op->packed + (size_t)(gi * nob + b) * cig * AC_NN_OB,
+                .b = bias + (size_t)(gi * nob + b) * AC_NN_OB,
+                .k = cig, .n = n, .act = op->act, .alpha = op->alpha};
+            /* row blocks of 64 keep the touched input rows in L1 */
+            for (int r = 0; r < rows; r += 64) {
+                struct gemm_args s = a;
+                s.x += (size_t)r * s.xs;
+                s.y += (size_t)r * s.ys;
+                gemm_rows(&s, rows - r < 64 ? rows - r : 64);
+            }
+        }
+}
+
+static void fc(const struct ac_nn_op *op, const float *x, float *y)
+{
+    int k = op->x.h * op->x.w * op->x.c, nob = nblocks(op->out_c);
+    const float *bias = op->packed + (size_t)nob * k * AC_NN_OB;
+    for (int b = 0; b < nob; b++) {
+        int n = op->out_c - b * AC_NN_OB < AC_NN_OB ? op->out_c - b * AC_NN_OB : AC_NN_OB;
+        struct gemm_args a = {.x = x, .xs = 0, .y = y + b * AC_NN_OB, .ys = 0,
+                              .w = op->packed + (size_t)b * k * AC_NN_OB,
+                              .b = bias + (size_t)b * AC_NN_OB, .k = k, .n = n, .act = op->act,
+                              .alpha = op->alpha};
+        gemm_rows(&a, 1);
+    }
+}
+
+/* General direct convolution: per output pixel, sum the valid taps only, so
+ * padding costs no branches inside the channel loop. */
+static void conv_direct(const struct ac_nn_op *op, const float *x, float *y)
+{
+    const struct ac_nn_shape X = op->x, Y = op->y;
+    int g = op->groups, cig = X.c / g, og = op->out_c / g, nob = nblocks(og);
+    size_t kblk = (size_t)op->kh * op->kw * cig * AC_NN_OB;
+    const float *bias = op->packed + (size_t)g * nob * kblk;
+    for (int oy = 0; oy < Y.h; oy++) {
+        int iy0 = oy * op->sh - op->ph;
+        int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = X.h - iy0 < op->kh ? X.h - iy0 : op->kh;
+        for (int ox = 0; ox < Y.w; ox++) {
+            int ix0 = ox * op->sw - op->pw;
+            int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = X.w - ix0 < op->kw ? X.w - ix0 : op->kw;
+            float *yp = y + ((size_t)oy * Y.w + ox) * Y.c;
+            for (int gi = 0; gi < g; gi++)
+                for (int b = 0; b < nob; b++) {
+                    const float *wb = op->packed + (size_t)(gi * nob + b) * kblk;
+                    const float *bb = bias + (size_t)(gi * nob + b) * AC_NN_OB;
+                    v8f c0 = ld(bb), c1 = ld(bb + 8), d0 = {0}, d1 = {0};
+                    for (int ky = ky0; ky < ky1; ky++)
+                        for (int kx = kx0; kx < kx1; kx++) {
+                            const float *xp =
+                                x + ((size_t)(iy0 + ky) * X.w + (ix0 + kx)) * X.c + (size_t)gi * cig;
+                            const float *w = wb + ((size_t)ky * op->kw + kx) * cig * AC_NN_OB;
+                            int i = 0;
+                            for (; i + 2 <= cig; i += 2, w += 2 * AC_NN_OB) {
+                                c0 += xp[i] * ld(w);
+                                c1 += xp[i] * ld(w + 8);
+                                d0 += xp[i + 1] * ld(w + AC_NN_OB);
+                                d1 += xp[i + 1] * ld(w + AC_NN_OB + 8);
+                            }
+                            if (i < cig) {
+                                c0 += xp[i] * ld(w);
+                                c1 += xp[i] * ld(w + 8);
+                            }
+                        }
+                    int n = og - b * AC_NN_OB < AC_NN_OB ? og - b * AC_NN_OB : AC_NN_OB;
+                    store16(yp + (size_t)gi * og + (size_t)b * AC_NN_OB, c0 + d0, c1 + d1, n,
+                            op->act, op->alpha);
+                }
+        }
+    }
+}
+
+/* Depthwise: NHWC makes a pixel's channels contiguous, so vectors run along
+ * channels; a block of 32 channels stays in four registers across all taps. */
+struct dw_args {
+    const float *x, *w, *bias; /* at the first valid tap, channel block start */
+    float *y;
+    size_t xrow, wrow;         /* floats between tap rows */
+    int nky, nkx, c, act;
+    float alpha;
+};
+
+static inline __attribute__((always_inline)) void dw_block(const struct dw_args *a, int nvec)
+{
+    v8f acc[4];
+    for (int v = 0; v < nvec; v++)
+        acc[v] = ld(a->bias + 8 * v);
+    for (int ky = 0; ky < a->nky; ky++)
+        for (int kx = 0; kx < a->nkx; kx++) {
+            const float *xp = a->x + ky * a->xrow + (size_t)kx * a->c;
+            const float *w = a->w + ky * a->wrow + (size_t)kx * a->c;
+            for (int v = 0; v < nvec; v++)
+                acc[v] += ld(xp + 8 * v) * ld(w + 8 * v);
+        }
+    float t[32];
+    for (int v = 0; v < nvec; v++)
+        st(t + 8 * v, acc[v]);
+    act_n(t, 8 * nvec, a->act, a->alpha);
+    memcpy(a->y, t, sizeof(float) * 8 * (size_t)nvec);
+}
+
+static void conv_dw(const struct ac_nn_op *op, const float *x, float *y)
+{
+    const struct ac_nn_shape X = op->x, Y = op->y;
+    const int C = X.c;
+    const float *bias = op->packed + (size_t)op->kh * op->kw * C;
+    for (int oy = 0; oy < Y.h; oy++) {
+        int iy0 = oy * op->sh - op->ph;
+        int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = X.h - iy0 < op->kh ? X.h - iy0 : op->kh;
+        for (int ox = 0; ox < Y.w; ox++) {
+            int ix0 = ox * op->sw - op->pw;
+            int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = X.w - ix0 < op->kw ? X.w - ix0 : op->kw;
+            struct dw_args a = {
+                .x = x + ((size_t)(iy0 + ky0) * X.w + (size_t)(ix0 + kx0)) * C,
+                .w = op->packed + ((size_t)ky0 * op->kw + kx0) * C, .bias = bias,
+                .y = y + ((size_t)oy * Y.w + ox) * C, .xrow = (size_t)X.w * C,
+                .wrow = (size_t)op->kw * C, .nky = ky1 - ky0, .nkx = kx1 - kx0, .c = C,
+                .act = op->act, .alpha = op->alpha};
+            int c = 0;
+            for (; c + 32 <= C; c += 32) {
+                struct dw_args b = a;
+                b.x += c, b.w += c, b.bias += c, b.y += c;
+                dw_block(&b, 4);
+            }
+            for (; c + 8 <= C; c += 8) {
+                struct dw_args b = a;
+                b.x += c, b.w += c, b.bias += c, b.y += c;
+                dw_block(&b, 1);
+            }
+            for (; c < C; c++) {
+                float acc = bias[c];
+                for (int ky = 0; ky < a.nky; ky++)
+                    for (int kx = 0; kx < a.nkx; kx++)
+                        acc += a.x[ky * a.xrow + (size_t)kx * C + c] *
+                               a.w[ky * a.wrow + (size_t)kx * C + c];
+                a.y[c] = ac_nn_act1(acc, op->act, op->alpha);
+            }
+        }
+    }
+}
+
+int AC_NN_FAST_FN(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
+                  float *scratch)
+{
+    (void)x1;
+    (void)scratch;
+    if (!op->packed)
+        return -1;
+    if (op->type == AC_OP_FC) {
+        fc(op, x, y);
+        return 0;
+    }
+    if (op->type != AC_OP_CONV)
+        return -1;
+    if (op->groups == op->x.c && op->out_c == op->x.c)
+        conv_dw(op, x, y);
+    else if (op->kh == 1 && op->kw == 1 && op->sh == 1 && op->sw == 1 && !op->ph && !op->pw)
+        conv1x1(op, x, y);
+    else
+        conv_direct(op, x, y);
+    return 0;
+}

@@ -1,0 +1,99 @@
+/* Private structures of the nn runtime, shared by the loader, the context
+ * and the kernels. Not part of the public API. */
+#ifndef AC_NN_INTERNAL_H
+#define AC_NN_INTERNAL_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/ac_nn.h"
+
+enum {
+    AC_OP_CONV = 1, AC_OP_FC, AC_OP_ADD, AC_OP_SE, AC_OP_GAP, AC_OP_CONCAT, AC_OP_UPSAMPLE,
+    AC_OP_SOFTMAX, AC_OP_ACT, AC_OP_MAXPOOL, AC_OP_MAX_ = AC_OP_MAXPOOL
+};
+enum { AC_ACT_NONE = 0, AC_ACT_RELU, AC_ACT_LEAKY, AC_ACT_SIGMOID, AC_ACT_MAX_ = AC_ACT_SIGMOID };
+enum { AC_FLAG_BIAS = 1, AC_FLAG_SIZE_OF_IN1 = 2, AC_FLAG_BN_FOLDED = 4 };
+
+#define AC_NN_MAX_SIDE 4096
+#define AC_NN_MAX_CH 65536
+#define AC_NN_MAX_TENSOR_FLOATS (64ll << 20)
+#define AC_NN_MAX_ARENA (256ll << 20)
+#define AC_NN_MAX_OPS 8192
+#define AC_NN_MAX_OUTPUTS 64
+#define AC_NN_MAX_NAME 63
+#define AC_NN_MAX_FILE (1ll << 30)
+#define AC_NN_ALIGN 64 /* bytes; every arena buffer starts on a cache line */
+/* output channels per block in the fast kernels' packed weights */
+#define AC_NN_OB 16
+
+struct ac_nn_shape {
+    int h, w, c;
+};
+
+struct ac_nn_op {
+    int type, in0, in1, act;
+    float alpha;
+    int out_c, kh, kw, sh, sw, ph, pw, groups, flags;
+    const float *w, *b;     /* into the model buffer; b NULL without bias */
+    struct ac_nn_shape x, x1, y; /* in0, in1 (if used), output */
+    /* fast layout (see ac_nn_pack_op) or NULL when the fast path uses w */
+    const float *packed;
+    size_t packed_floats;
+};
+
+struct ac_nn_model {
+    uint8_t *buf; /* the file, copied once; weights point into it */
+    size_t len;
+    struct ac_nn_info info;
+    int n_ops, n_tensors;
+    struct ac_nn_op *ops;
+    struct ac_nn_shape *shapes; /* per tensor */
+    size_t *offset;             /* per tensor: byte offset in the arena */
+    size_t arena_bytes;         /* activations */
+    size_t scratch_floats;      /* per-op temporary, after the activations */
+    int out_id[AC_NN_MAX_OUTPUTS];
+    char out_name[AC_NN_MAX_OUTPUTS][AC_NN_MAX_NAME + 1];
+    char *meta;                 /* NUL-separated copy of META */
+    int n_meta;
+    const char **meta_key, **meta_val;
+    float *packed;              /* one buffer for every op's fast layout */
+};
+
+/* Context sees tensors through this table, filled at creation. */
+struct ac_nn_ctx {
+    const struct ac_nn_model *m;
+    enum ac_nn_backend backend;
+    int use_avx2;
+    uint8_t *arena;
+    size_t arena_bytes;
+    float **t;     /* per tensor pointer into the arena */
+    float *scratch;
+};
+
+static inline float ac_nn_act1(float v, int act, float alpha)
+{
+    switch (act) {
+    case AC_ACT_RELU: return v > 0.f ? v : 0.f;
+    case AC_ACT_LEAKY: return v > 0.f ? v : v * alpha;
+    case AC_ACT_SIGMOID: return 1.f / (1.f + expf(-v));
+    default: return v;
+    }
+}
+
+/* Scalar reference kernels: one per op, the ground truth. */
+void ac_nn_scalar_op(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
+                     float *scratch);
+/* Fast kernels; return 0 when they handled the op, -1 to fall back to scalar. */
+int ac_nn_fast_op(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
+                  float *scratch);
+int ac_nn_fast_op_avx2(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
+                       float *scratch);
+/* Floats the fast layout of op needs (0: none) and the packer. */
+size_t ac_nn_pack_size(const struct ac_nn_op *op);
+void ac_nn_pack_op(const struct ac_nn_op *op, float *dst);
+
+uint32_t ac_nn_crc32(const void *data, size_t len);
+
+#endif
