@@ -20,6 +20,8 @@
  *   header_size + capacity * record_size bytes. A reader must check all of this
  *   before trusting anything else, and must copy the geometry once at attach
  *   time: the segment is writable by another process and is never re-trusted.
+ *   (The writer never shrinks a segment; one shrunk by someone else after
+ *   attach makes access raise SIGBUS, as with any shared mapping.)
  *
  * CREATION. The writer removes any older segment of the same name, creates a
  * new one, sizes it, fills the header and stores `magic` last (release). A
