@@ -107,6 +107,20 @@ stats --no-ring >"$T/table.out" 2>&1 || fail "table"
 grep -q "^window 3600s 2023-11-14T22:00:00Z .. 2023-11-14T23:00:00Z: 5 visitors" "$T/table.out" || fail "table header"
 grep -Eq "^  55-64 +1 +61.0 +61.0 +10.0$" "$T/table.out" || fail "table row"
 
+# Disk full (the state file may not grow): a clear error, the visit still
+# counts in the report, the exit status says it is unsaved, the file is intact.
+head -3 "$STATE" >"$T/full.log"
+cp "$T/full.log" "$T/full.before"
+# (output goes through a pipe: the file-size limit applies to every regular file)
+( trap '' XFSZ; ulimit -S -f 0; exec "$AGECAM" stats --ring $NAME --state "$T/full.log" --now $NOW \
+    --window 1h --last 1 --min-dwell 5s --format csv ) 2>&1 | cat >"$T/full.out"
+rc=${PIPESTATUS[0]}
+[ $rc -eq 1 ] || fail "disk full: exit status $rc"
+grep -q "cannot save visits to $T/full.log: File too large; counting on in memory" "$T/full.out" || fail "disk full message"
+grep -q "1 visits not yet saved" "$T/full.out" || fail "disk full: pending not reported"
+[ "$(row 3600 $W0 all "$T/full.out" | cut -d, -f1)" = 4 ] || fail "disk full: visit not counted"
+cmp -s "$T/full.log" "$T/full.before" || fail "disk full: state file changed"
+
 # Bad input gets a clear error.
 stats --bands 0-10,20+ 2>/dev/null; [ $? -eq 2 ] || fail "bad bands accepted"
 stats --window 0 2>/dev/null; [ $? -eq 2 ] || fail "bad window accepted"
