@@ -72,6 +72,17 @@ int ac_capture_has_backend(const char *name)
     return 0;
 }
 
+int ac_capture_list_libcamera(void (*cb)(void *ctx, int index, const char *id), void *ctx)
+{
+#ifdef AC_HAVE_LIBCAMERA
+    return ac_libcam_list(cb, ctx);
+#else
+    (void)cb;
+    (void)ctx;
+    return -ENOTSUP;
+#endif
+}
+
 static const struct ac_capture_backend *pick_backend(const char *uri, const char **arg)
 {
     static const struct { const char *prefix; const struct ac_capture_backend *be; } tab[] = {

@@ -77,6 +77,10 @@ void ac_capture_get_stats(struct ac_capture *c, struct ac_capture_stats *st);
 /* 1 when the build has the backend ("v4l2", "dir", "file", "libcamera") */
 int ac_capture_has_backend(const char *name);
 
+/* libcamera cameras (index for "libcamera:N", and id): the count, or
+ * -ENOTSUP when built without libcamera. */
+int ac_capture_list_libcamera(void (*cb)(void *ctx, int index, const char *id), void *ctx);
+
 /* Speed of the frame conversion (ac_convert) per frame in microseconds, for
  * the bench tool: fourcc at src_w x src_h to dst_w x dst_h, iters runs of a
  * synthetic frame (MJPEG: a real encoded JPEG). */

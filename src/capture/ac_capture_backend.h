@@ -38,6 +38,7 @@ extern const struct ac_capture_backend ac_v4l2_backend;
 extern const struct ac_capture_backend ac_capdir_backend;
 extern const struct ac_capture_backend ac_capfile_backend;
 extern const struct ac_capture_backend ac_libcam_backend;
+int ac_libcam_list(void (*cb)(void *ctx, int index, const char *id), void *ctx);
 
 int64_t ac_capture_now_ns(void);
 /* Sleeps until the CLOCK_MONOTONIC time t_ns (EINTR-safe). */

@@ -66,9 +66,32 @@ struct LibcamSource {
     }
 };
 
+// libcamera names formats by DRM fourcc. The YUV ones we convert share the
+// V4L2 code; packed RGB is named by its little-endian word, so DRM BGR888 is
+// R,G,B in memory (V4L2 RGB3) and RGB888 is B,G,R (V4L2 BGR3).
 uint32_t to_capfmt(const PixelFormat &pf)
 {
-    return pf.fourcc(); // libcamera formats use DRM fourccs; the ones we convert match V4L2's
+    if (pf == formats::BGR888)
+        return AC_FMT_RGB24;
+    if (pf == formats::RGB888)
+        return AC_FMT_BGR24;
+    return pf.fourcc();
+}
+
+PixelFormat from_capfmt(uint32_t f)
+{
+    if (f == AC_FMT_RGB24)
+        return formats::BGR888;
+    if (f == AC_FMT_BGR24)
+        return formats::RGB888;
+    return PixelFormat(f);
+}
+
+// libcamera logs INFO lines to stderr by default; keep ours readable unless
+// the user asked for its logs
+void quiet_logs()
+{
+    setenv("LIBCAMERA_LOG_LEVELS", "*:ERROR", 0);
 }
 
 int lc_open(const char *arg, const ac_capture_settings *s, ac_capture_counters *ctr, void **priv)
@@ -78,6 +101,7 @@ int lc_open(const char *arg, const ac_capture_settings *s, ac_capture_counters *
         return -ENOMEM;
     l->set = *s;
     l->ctr = ctr;
+    quiet_logs();
     l->cm = std::make_unique<CameraManager>();
     int rc = l->cm->start();
     if (rc) {
@@ -126,7 +150,7 @@ int lc_init(void *priv, ac_capfmt *out)
     ac_capfmt pick;
     if (ac_capfmt_choose(offers.data(), (int)offers.size(), &want, &pick))
         return -ENOTSUP;
-    sc.pixelFormat = PixelFormat(pick.fourcc);
+    sc.pixelFormat = from_capfmt(pick.fourcc);
     sc.size = Size((unsigned)pick.w, (unsigned)pick.h);
     sc.bufferCount = (unsigned)(l->set.buffers > 1 ? l->set.buffers : 4);
     if (l->config->validate() == CameraConfiguration::Invalid)
@@ -273,3 +297,19 @@ void lc_close(void *priv)
 extern "C" const struct ac_capture_backend ac_libcam_backend = {
     "libcamera", 1, lc_open, lc_init, lc_start, lc_read, lc_stop, lc_uninit, lc_close,
 };
+
+extern "C" int ac_libcam_list(void (*cb)(void *ctx, int index, const char *id), void *ctx)
+{
+    quiet_logs();
+    CameraManager cm;
+    int rc = cm.start();
+    if (rc)
+        return rc < 0 ? rc : -EIO;
+    auto cams = cm.cameras();
+    for (size_t i = 0; i < cams.size(); i++)
+        cb(ctx, (int)i, cams[i]->id().c_str());
+    int n = (int)cams.size();
+    cams.clear(); // cameras must go before their manager stops
+    cm.stop();
+    return n;
+}

@@ -47,6 +47,23 @@ static void json_str(const char *s)
     putchar('"');
 }
 
+struct lc_ctx {
+    int json, n;
+};
+
+static void print_libcamera(void *ctx, int index, const char *id)
+{
+    struct lc_ctx *c = ctx;
+    if (c->json) {
+        printf("%s{\"source\": \"libcamera:%d\", \"id\": ", c->n ? ", " : "", index);
+        json_str(id);
+        printf("}");
+    } else {
+        printf("libcamera:%d  %s\n", index, id);
+    }
+    c->n++;
+}
+
 static int list_devices(int json)
 {
     glob_t g;
@@ -108,8 +125,16 @@ static int list_devices(int json)
         }
         shown++;
     }
+    struct lc_ctx lc = {json, 0};
     if (json)
-        printf("], \"backends\": {\"file\": %s, \"libcamera\": %s}}\n",
+        printf("], \"libcamera\": [");
+    int nlc = ac_capture_list_libcamera(print_libcamera, &lc);
+    if (json)
+        printf("]");
+    else if (nlc > 0)
+        shown += nlc;
+    if (json)
+        printf(", \"backends\": {\"file\": %s, \"libcamera\": %s}}\n",
                ac_capture_has_backend("file") ? "true" : "false",
                ac_capture_has_backend("libcamera") ? "true" : "false");
     else if (!shown)
