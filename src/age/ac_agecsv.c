@@ -139,7 +139,8 @@ static int label_id(const struct ac_agecsv_groups *g, const char *label)
     return hit ? (int)(hit - g->label) : -1;
 }
 
-int ac_agecsv_parse(const char *text, size_t len, struct ac_agecsv *csv, char *err, size_t errlen)
+static int parse_csv(const char *text, size_t len, const char *value_col, struct ac_agecsv *csv,
+                     char *err, size_t errlen)
 {
     memset(csv, 0, sizeof *csv);
     if (len > AC_AGECSV_MAX_BYTES) {
@@ -178,7 +179,7 @@ int ac_agecsv_parse(const char *text, size_t len, struct ac_agecsv *csv, char *e
     int need = 0;
     for (int i = 0; i < nf; i++) {
         const char *name = strip(fields[i]);
-        int *col = !strcmp(name, "path") ? &col_path : !strcmp(name, "age") ? &col_age : NULL;
+        int *col = !strcmp(name, "path") ? &col_path : !strcmp(name, value_col) ? &col_age : NULL;
         for (int g = 0; g < AC_AGECSV_NGROUPCOLS; g++)
             if (!strcmp(name, ac_agecsv_group_names[g]))
                 col = &col_group[g];
@@ -190,7 +191,7 @@ int ac_agecsv_parse(const char *text, size_t len, struct ac_agecsv *csv, char *e
             *col = i;
     }
     if (col_path < 0 || col_age < 0) {
-        set_err(err, errlen, "line 1: header lacks the '%s' column", col_path < 0 ? "path" : "age");
+        set_err(err, errlen, "line 1: header lacks the '%s' column", col_path < 0 ? "path" : value_col);
         goto fail;
     }
     need = (col_path > col_age ? col_path : col_age) + 1;
@@ -235,8 +236,8 @@ int ac_agecsv_parse(const char *text, size_t len, struct ac_agecsv *csv, char *e
         }
         const char *age = strip(fields[col_age]);
         if (parse_age(age, &row->age)) {
-            set_err(err, errlen, "line %d: bad age '%s' (want a number of years, 0..%.0f)", rec_line, age,
-                    AC_AGECSV_MAX_AGE);
+            set_err(err, errlen, "line %d: bad %s '%s' (want a number of years, 0..%.0f)", rec_line,
+                    value_col, age, AC_AGECSV_MAX_AGE);
             goto fail;
         }
         for (int g = 0; g < AC_AGECSV_NGROUPCOLS; g++) {
@@ -272,7 +273,18 @@ fail:
     return rc;
 }
 
+int ac_agecsv_parse(const char *text, size_t len, struct ac_agecsv *csv, char *err, size_t errlen)
+{
+    return parse_csv(text, len, "age", csv, err, errlen);
+}
+
 int ac_agecsv_load(const char *path, struct ac_agecsv *csv, char *err, size_t errlen)
+{
+    return ac_agecsv_load_column(path, "age", csv, err, errlen);
+}
+
+int ac_agecsv_load_column(const char *path, const char *value_col, struct ac_agecsv *csv, char *err,
+                          size_t errlen)
 {
     memset(csv, 0, sizeof *csv);
     FILE *f = fopen(path, "rb");
@@ -309,7 +321,7 @@ int ac_agecsv_load(const char *path, struct ac_agecsv *csv, char *err, size_t er
     fclose(f);
     if (!rc) {
         char msg[256];
-        rc = ac_agecsv_parse(buf, len, csv, msg, sizeof msg);
+        rc = parse_csv(buf, len, value_col, csv, msg, sizeof msg);
         if (rc)
             set_err(err, errlen, "%s: %s", path, msg);
     } else {

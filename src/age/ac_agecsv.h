@@ -39,6 +39,10 @@ extern const char *const ac_agecsv_group_names[AC_AGECSV_NGROUPCOLS]; /* "gender
  * column in err. text need not be NUL-terminated; it is copied. */
 int ac_agecsv_parse(const char *text, size_t len, struct ac_agecsv *csv, char *err, size_t errlen);
 int ac_agecsv_load(const char *path, struct ac_agecsv *csv, char *err, size_t errlen);
+/* The same rules with another column in the role of "age" (e.g. "pred" for
+ * a file of predictions written by agecam eval --predictions). */
+int ac_agecsv_load_column(const char *path, const char *value_col, struct ac_agecsv *csv, char *err,
+                          size_t errlen);
 void ac_agecsv_free(struct ac_agecsv *csv);
 
 #endif

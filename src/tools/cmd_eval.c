@@ -1,0 +1,302 @@
+/* agecam eval: the C runtime over a labelled folder, with the metrics of
+ * src/age/ac_agemetrics.h. train/eval_age.py prints the same report from
+ * PyTorch, so the two can be compared line by line. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "age/ac_age.h"
+#include "age/ac_agecsv.h"
+#include "age/ac_agemetrics.h"
+#include "common/ac_image.h"
+#include "tools/ac_agecli.h"
+
+struct eval_opts {
+    const char *labels, *root, *model, *predictions, *from_predictions;
+    int small, json, mirror, backend;
+    long limit;
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: agecam eval --labels FILE.csv [--root DIR] [options]\n"
+            "Estimate the age of every image in a labelled list and report the error.\n"
+            "  --labels FILE.csv        header with path,age (optional gender, race; other\n"
+            "                           columns ignored); paths relative to --root\n"
+            "  --root DIR               folder of the images (default .)\n"
+            "  --model PATH             age model (default: smlf-full.acnn, see estimate --help)\n"
+            "  --small                  default to smlf-small.acnn\n"
+            "  --no-mirror              no mirror test-time averaging\n"
+            "  --backend scalar|fast    inference kernels (default fast)\n"
+            "  --limit N                only the first N rows\n"
+            "  --predictions OUT.csv    write path,age,pred per image\n"
+            "  --from-predictions IN.csv  metrics only, from a csv with path,pred\n"
+            "  --json                   one JSON object instead of the table\n"
+            "  -h, --help\n"
+            "Figures: MAE against the raw true age, MAE65 with the truth clipped to 65,\n"
+            "CS(j) = share with |error| <= j years, MAE per age band and per group.\n"
+            "Unreadable images are reported on stderr and counted as failed.\n");
+}
+
+static int parse(struct eval_opts *o, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"labels", required_argument, 0, 'l'},  {"root", required_argument, 0, 'r'},
+        {"model", required_argument, 0, 'm'},   {"small", no_argument, 0, 's'},
+        {"no-mirror", no_argument, 0, 'M'},     {"backend", required_argument, 0, 'b'},
+        {"limit", required_argument, 0, 'n'},   {"predictions", required_argument, 0, 'p'},
+        {"from-predictions", required_argument, 0, 'P'},
+        {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    *o = (struct eval_opts){.root = ".", .mirror = 1, .backend = AC_NN_FAST, .limit = -1};
+    optind = 1;
+    int c;
+    char *end;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'l': o->labels = optarg; break;
+        case 'r': o->root = optarg; break;
+        case 'm': o->model = optarg; break;
+        case 's': o->small = 1; break;
+        case 'M': o->mirror = 0; break;
+        case 'b':
+            if ((o->backend = ac_agecli_backend("eval", optarg)) < 0)
+                return 2;
+            break;
+        case 'n':
+            o->limit = strtol(optarg, &end, 10);
+            if (*end || o->limit < 0) {
+                fprintf(stderr, "agecam eval: bad --limit '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'p': o->predictions = optarg; break;
+        case 'P': o->from_predictions = optarg; break;
+        case 'j': o->json = 1; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "agecam eval: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    if (!o->labels) {
+        fprintf(stderr, "agecam eval: --labels is required\n");
+        usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
+/* Predictions from a file of path,pred rows, sorted by path for lookup. */
+static int cmp_row_path(const void *a, const void *b)
+{
+    return strcmp(((const struct ac_agecsv_row *)a)->path, ((const struct ac_agecsv_row *)b)->path);
+}
+
+static int load_given(const char *path, struct ac_agecsv *given)
+{
+    char err[768];
+    if (ac_agecsv_load_column(path, "pred", given, err, sizeof err)) {
+        fprintf(stderr, "agecam eval: %s\n", err);
+        return -1;
+    }
+    qsort(given->rows, given->n, sizeof *given->rows, cmp_row_path);
+    return 0;
+}
+
+static int given_pred(const struct ac_agecsv *given, const char *path, double *pred)
+{
+    struct ac_agecsv_row key = {.path = path};
+    const struct ac_agecsv_row *hit =
+        bsearch(&key, given->rows, given->n, sizeof *given->rows, cmp_row_path);
+    if (!hit)
+        return -1;
+    *pred = hit->age;
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static const char *image_error(int rc)
+{
+    return rc == -EINVAL ? "not a decodable JPEG/PNG image"
+           : rc == -E2BIG ? "image too large"
+                          : strerror(-rc);
+}
+
+static void report_text(const struct eval_opts *o, const char *model, const struct ac_agecsv *csv,
+                        const struct ac_agemetrics *m, size_t failed, double ips)
+{
+    printf("model      %s\n", model);
+    printf("labels     %s\n", o->labels);
+    printf("images     %zu evaluated, %zu failed, mirror %s\n", m->n, failed,
+           o->from_predictions ? "n/a" : o->mirror ? "on" : "off");
+    printf("MAE        %.4f   (raw true age)\n", ac_agemetrics_mae(m));
+    printf("MAE65      %.4f   (true age clipped to 65)\n", ac_agemetrics_mae_clip(m));
+    printf("bias       %+.4f   (mean predicted - true)\n", ac_agemetrics_bias(m));
+    printf("CS(j) %%   ");
+    for (int j = 0; j <= AC_AGEMETRICS_CS_MAX; j++)
+        printf(" %d:%.1f", j, 100 * ac_agemetrics_cs(m, j));
+    printf("\n");
+    for (int b = 0; b < AC_AGEMETRICS_BANDS; b++)
+        printf("band %-6s%6zu faces  MAE %.4f\n", ac_agemetrics_band_names[b], m->band[b].n,
+               ac_agemetrics_cell_mae(&m->band[b]));
+    for (int g = 0; g < AC_AGECSV_NGROUPCOLS; g++) {
+        const char *name = ac_agecsv_group_names[g];
+        for (int i = 0; i < csv->groups[g].n; i++)
+            printf("%s %-*s%6zu faces  MAE %.4f\n", name, (int)(10 - strlen(name)),
+                   csv->groups[g].label[i], m->group[g][i].n,
+                   ac_agemetrics_cell_mae(&m->group[g][i]));
+    }
+    printf("speed      %.1f images/s\n", ips);
+}
+
+static void report_json(const struct eval_opts *o, const char *model, const struct ac_agecsv *csv,
+                        const struct ac_agemetrics *m, size_t failed, double ips)
+{
+    printf("{\"model\": ");
+    ac_agecli_json_str(stdout, model);
+    printf(", \"labels\": ");
+    ac_agecli_json_str(stdout, o->labels);
+    printf(", \"mirror\": %s, \"failed\": %zu, \"images_per_s\": %.3f, \"count\": %zu",
+           o->from_predictions ? "null" : o->mirror ? "true" : "false", failed, ips, m->n);
+    printf(", \"mae\": %.9g, \"mae_clip65\": %.9g, \"bias\": %.9g, \"cs\": [", ac_agemetrics_mae(m),
+           ac_agemetrics_mae_clip(m), ac_agemetrics_bias(m));
+    for (int j = 0; j <= AC_AGEMETRICS_CS_MAX; j++)
+        printf("%s%.9g", j ? ", " : "", ac_agemetrics_cs(m, j));
+    printf("], \"bands\": [");
+    for (int b = 0; b < AC_AGEMETRICS_BANDS; b++)
+        printf("%s{\"band\": \"%s\", \"count\": %zu, \"mae\": %.9g}", b ? ", " : "",
+               ac_agemetrics_band_names[b], m->band[b].n, ac_agemetrics_cell_mae(&m->band[b]));
+    printf("]");
+    for (int g = 0; g < AC_AGECSV_NGROUPCOLS; g++) {
+        if (!csv->groups[g].present)
+            continue;
+        printf(", \"%s\": [", ac_agecsv_group_names[g]);
+        for (int i = 0; i < csv->groups[g].n; i++) {
+            printf("%s{\"label\": ", i ? ", " : "");
+            ac_agecli_json_str(stdout, csv->groups[g].label[i]);
+            printf(", \"count\": %zu, \"mae\": %.9g}", m->group[g][i].n,
+                   ac_agemetrics_cell_mae(&m->group[g][i]));
+        }
+        printf("]");
+    }
+    printf("}\n");
+}
+
+int ac_cmd_eval(int argc, char **argv)
+{
+    struct eval_opts o;
+    int ret = parse(&o, argc, argv);
+    if (ret >= 0)
+        return ret;
+
+    struct ac_agecsv csv;
+    char err[768];
+    if (ac_agecsv_load(o.labels, &csv, err, sizeof err)) {
+        fprintf(stderr, "agecam eval: %s\n", err);
+        return 1;
+    }
+    struct ac_agecsv given = {0};
+    struct ac_age *est = NULL;
+    FILE *pf = NULL;
+    char model[1024];
+    ret = 1;
+    if (o.from_predictions) {
+        if (load_given(o.from_predictions, &given))
+            goto out;
+        snprintf(model, sizeof model, "%s", o.from_predictions);
+    } else {
+        if (ac_agecli_model("eval", o.model, o.small, model, sizeof model))
+            goto out;
+        struct ac_age_settings s;
+        ac_age_settings_default(&s);
+        s.model_path = model;
+        s.backend = o.backend;
+        s.mirror = o.mirror;
+        if (ac_age_create(&s, &est, err, sizeof err)) {
+            fprintf(stderr, "agecam eval: %s\n", err);
+            goto out;
+        }
+        ac_agecli_warn_untrained("eval", est, model);
+    }
+    if (o.predictions) {
+        if (!(pf = fopen(o.predictions, "w"))) {
+            fprintf(stderr, "agecam eval: %s: %s\n", o.predictions, strerror(errno));
+            goto out;
+        }
+        fprintf(pf, "path,age,pred\n");
+    }
+
+    struct ac_agemetrics m;
+    ac_agemetrics_init(&m);
+    size_t failed = 0, n = csv.n;
+    if (o.limit >= 0 && (size_t)o.limit < n)
+        n = (size_t)o.limit;
+    double t0 = now_s();
+    for (size_t i = 0; i < n; i++) {
+        const struct ac_agecsv_row *row = &csv.rows[i];
+        double pred;
+        if (o.from_predictions) {
+            if (given_pred(&given, row->path, &pred)) {
+                fprintf(stderr, "agecam eval: %s: no prediction\n", row->path);
+                failed++;
+                continue;
+            }
+        } else {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", o.root, row->path);
+            struct ac_image img;
+            int rc = ac_image_load(path, &img);
+            if (rc) {
+                fprintf(stderr, "agecam eval: %s: %s\n", path, image_error(rc));
+                failed++;
+                continue;
+            }
+            struct ac_age_result r;
+            rc = ac_age_estimate(est, img.rgb, img.w, img.h, img.stride, &r);
+            if (rc)
+                fprintf(stderr, "agecam eval: %s: cannot estimate a %dx%d crop: %s\n", path, img.w,
+                        img.h, strerror(-rc));
+            ac_image_free(&img);
+            if (rc) {
+                failed++;
+                continue;
+            }
+            pred = r.age;
+        }
+        ac_agemetrics_add(&m, row->age, pred, row->group);
+        if (pf) {
+            ac_agecli_csv_str(pf, row->path);
+            fprintf(pf, ",%g,%.6f\n", row->age, pred);
+        }
+    }
+    double dt = now_s() - t0;
+    double ips = dt > 0 ? (double)(m.n + failed) / dt : 0;
+    if (o.json)
+        report_json(&o, model, &csv, &m, failed, ips);
+    else
+        report_text(&o, model, &csv, &m, failed, ips);
+    ret = m.n ? 0 : 1;
+out:
+    if (pf && fclose(pf)) {
+        fprintf(stderr, "agecam eval: %s: %s\n", o.predictions, strerror(errno));
+        ret = 1;
+    }
+    ac_age_destroy(est);
+    ac_agecsv_free(&given);
+    ac_agecsv_free(&csv);
+    return ret;
+}
