@@ -14,6 +14,7 @@ done
 insmod /modules/vivid.ko n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0 vid_cap_nr=0 \
   || echo "AGECAM-VIVID insmod FAIL vivid"
 /vivid_check formats
+/vivid_check buferror
 /vivid_check capture --list
 /vivid_check capture --list --json
 /vivid_check capture --source v4l2:/dev/video0 --frames 5 --out /tmp/frames --format NV12

@@ -3,6 +3,7 @@
  *   AGECAM-VIVID <check> PASS|FAIL <details>
  * on the serial console for run_vivid.sh to grep.
  *   vivid_check formats        YUYV and NV12 at 640x480: count, size, timestamps
+ *   vivid_check buferror       driver-flagged bad buffers are dropped and counted
  *   vivid_check loss           unbind/bind the driver while streaming
  *   vivid_check loop IMAGE     push our own frames through /dev/video1 -> /dev/video0
  *   vivid_check capture ...    the `agecam capture` command itself */
@@ -310,6 +311,45 @@ static int setup_node(int fd, uint32_t type)
     return rc;
 }
 
+/* vivid marks the next buffer V4L2_BUF_FLAG_ERROR on request: a driver-side
+ * bad frame must be dropped and counted, and streaming must go on */
+static int check_buf_error(void)
+{
+    int rc;
+    struct ac_capture *c = start_capture(AC_FMT_YUYV, &rc);
+    if (!c)
+        return result("buf-error", 0, "start: %s", strerror(-rc));
+    int fd = open(DEV, O_RDWR);
+    int presses = 0, frames = 0, errs = 0;
+    for (int round = 0; round < 4 && fd >= 0; round++) {
+        if (round > 0) {
+            rc = set_ctrl_by_name(fd, "Inject V4L2_BUF_FLAG_ERROR", 1);
+            if (rc)
+                break;
+            presses++;
+        }
+        for (int got = 0; got < 4;) {
+            struct ac_frame *f;
+            rc = ac_capture_read(c, 1000, &f);
+            if (rc == 0) {
+                got++;
+                frames++;
+                ac_frame_unref(f);
+            } else if (rc != -EAGAIN || ++errs > 20) {
+                break;
+            }
+        }
+    }
+    struct ac_capture_stats st;
+    ac_capture_get_stats(c, &st);
+    ac_capture_close(c);
+    if (fd >= 0)
+        close(fd);
+    return result("buf-error", presses == 3 && frames == 16 && st.corrupt == 3 && st.online && st.losses == 0,
+                  "injected=%d corrupt_counted=%llu frames_delivered=%d online=%d losses=%llu", presses,
+                  (unsigned long long)st.corrupt, frames, st.online, (unsigned long long)st.losses);
+}
+
 struct out_state {
     int fd;
     void *buf[4];
@@ -461,6 +501,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc >= 2 && !strcmp(argv[1], "formats"))
         return check_formats();
+    if (argc >= 2 && !strcmp(argv[1], "buferror"))
+        return check_buf_error();
     if (argc >= 2 && !strcmp(argv[1], "loss"))
         return check_loss();
     if (argc >= 3 && !strcmp(argv[1], "loop"))
