@@ -318,7 +318,7 @@ static int run(struct stats_ctx *s)
             }
         }
     }
-    int waiting_said = 0, status = 0;
+    int waiting_said = 0, status = 0, reattach = 0;
     double last_activity = mono_s(), last_check = 0, last_report = mono_s();
     while (!stop_flag) {
         double now = mono_s();
@@ -331,6 +331,9 @@ static int run(struct stats_ctx *s)
                  * run are known to the dedup set and not counted twice. */
                 s->instance = info.instance;
                 s->writer_up = info.writer_alive && info.state == AGECAM_RING_LIVE;
+                if (reattach)
+                    s->missed += info.next_seq - 1; /* overwritten before we switched over */
+                reattach = 1;
                 waiting_said = 0;
             } else if (!s->o.follow) {
                 fprintf(stderr, "agecam stats: ring '%s': %s; reporting saved visits only\n", s->o.ring,

@@ -215,9 +215,12 @@ int ac_cmd_tail(int argc, char **argv)
                 struct agecam_ring_info info;
                 agecam_reader_info(r, &info);
                 /* A ring we waited for or that was recreated is new to us: read all of it. */
-                if (from_start)
+                if (from_start) {
                     notice(&o, "attached", "writer_pid", "attached to the ring (writer pid %lld)", info.writer_pid);
-                else
+                    /* records of this ring overwritten before we got here */
+                    if (info.next_seq > 1)
+                        notice(&o, "missed", "count", "missed %lld records", (long long)(info.next_seq - 1));
+                } else
                     agecam_reader_seek_last(r, (uint64_t)o.n);
                 waiting_said = closed_said = 0;
                 last_check = now;
