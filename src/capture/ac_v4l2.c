@@ -284,15 +284,15 @@ static int v_read(void *priv, int timeout_ms, struct ac_frame *dst)
             return -ETIMEDOUT;
         break;
     }
-    if (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) {
-        /* a vanished device raises POLLERR; DQBUF tells which error */
-        if (!(pfd.revents & POLLIN))
-            return (pfd.revents & POLLNVAL) ? -EBADF : -ENODEV;
-    }
+    if (pfd.revents & POLLNVAL)
+        return -EBADF;
+    /* POLLERR: device gone (DQBUF says ENODEV) or the driver flagged the
+     * queue broken (EIO); either way the caller reopens */
+    int pollerr = (pfd.revents & (POLLERR | POLLHUP)) && !(pfd.revents & POLLIN);
     struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
     int rc = xioctl(v->fd, VIDIOC_DQBUF, &b);
     if (rc == -EAGAIN)
-        return -EAGAIN;
+        return pollerr ? -EIO : -EAGAIN;
     if (rc)
         return rc;
     if (b.index >= (uint32_t)v->nbuf)
