@@ -233,7 +233,7 @@ static void finish_open_tracks(struct stats_ctx *s)
 static int read_batch(struct stats_ctx *s)
 {
     int got = 0;
-    while (got < 4096) {
+    for (int calls = 0; got < 4096 && calls < 8192; calls++) {
         struct agecam_record rec;
         int ret = agecam_reader_next(s->r, &rec, &s->missed);
         if (ret == -EAGAIN)

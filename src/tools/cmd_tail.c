@@ -233,7 +233,7 @@ int ac_cmd_tail(int argc, char **argv)
             }
         }
         int got = 0;
-        while (r && got < 4096 && !stop_flag) {
+        for (int calls = 0; r && got < 4096 && calls < 8192 && !stop_flag; calls++) {
             struct agecam_record rec;
             uint64_t missed = 0;
             ret = agecam_reader_next(r, &rec, &missed);
