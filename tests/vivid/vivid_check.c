@@ -296,7 +296,11 @@ static int set_ctrl_by_name(int fd, const char *name, int value)
 
 static int setup_node(int fd, uint32_t type)
 {
+    /* the uapi macro leaves trailing fields zero, which clang warns about */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
     struct v4l2_dv_timings t = V4L2_DV_BT_CEA_640X480P59_94;
+#pragma GCC diagnostic pop
     int rc = xioctl(fd, VIDIOC_S_DV_TIMINGS, &t);
     if (rc)
         return rc;
