@@ -9,7 +9,13 @@
  * 0 or a negative errno; the caller logs. A camera that vanishes or errors is
  * closed and reopened with backoff inside read(); meanwhile read() returns
  * -EAGAIN and stats.online is 0. With settings.wait_for_device a camera that
- * is absent at open starts out in that offline state. */
+ * is absent at open starts out in that offline state.
+ *
+ * Daemon use: a capture thread runs ac_capture_loop(cap, slot, &stop); the
+ * detector thread calls ac_frameslot_take(slot, ms, &f), works on f->rgb and
+ * ac_frame_unref(f). A slow detector only ever sees the newest frame; the
+ * slot counts what it skipped. V4L2 buffers go back to the driver as soon as
+ * they are converted, so the camera never stalls on a busy pipeline. */
 #ifndef AC_CAPTURE_H
 #define AC_CAPTURE_H
 
