@@ -335,6 +335,10 @@ static int run(struct stats_ctx *s)
                     s->missed += info.next_seq - 1; /* overwritten before we switched over */
                 reattach = 1;
                 waiting_said = 0;
+            } else if (ret == -EINVAL) {
+                fprintf(stderr, "agecam stats: bad ring name '%s'\n", s->o.ring);
+                status = 2;
+                break;
             } else if (!s->o.follow) {
                 fprintf(stderr, "agecam stats: ring '%s': %s; reporting saved visits only\n", s->o.ring,
                         strerror(-ret));
@@ -372,9 +376,12 @@ static int run(struct stats_ctx *s)
         ac_httpd_wait(httpd, 20);
     }
     save(s, 1);
+    if (status)
+        goto out;
     if (ac_statefile_pending(s->sf))
         status = 1;
     report(s);
+out:
     ac_httpd_stop(httpd);
     return status;
 }

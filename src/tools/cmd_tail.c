@@ -224,9 +224,9 @@ int ac_cmd_tail(int argc, char **argv)
                     agecam_reader_seek_last(r, (uint64_t)o.n);
                 waiting_said = closed_said = 0;
                 last_check = now;
-            } else if (!o.follow) {
+            } else if (!o.follow || ret == -EINVAL) {
                 fprintf(stderr, "agecam tail: ring '%s': %s\n", o.ring, strerror(-ret));
-                return 1;
+                return ret == -EINVAL ? 2 : 1;
             } else if (!waiting_said) {
                 fprintf(stderr, "agecam tail: waiting for ring '%s' (%s)\n", o.ring, strerror(-ret));
                 waiting_said = from_start = 1;

@@ -87,6 +87,7 @@ fi
 "$AGECAM" tail --ring agecam-test-no-such-ring-$$ --once 2>"$T/noring" && fail "--once on a missing ring succeeded"
 grep -q "No such file" "$T/noring" || fail "missing ring message: $(cat "$T/noring")"
 "$AGECAM" tail --bogus 2>/dev/null; [ $? -eq 2 ] || fail "bad option not exit 2"
+timeout 5 "$AGECAM" tail --ring a/b 2>/dev/null; [ $? -eq 2 ] || fail "bad ring name not exit 2"
 "$AGECAM" tail --help | grep -q -- "--exit-on-idle" || fail "--help"
 # --exit-on-idle ends a follow on a quiet ring
 timeout 10 "$AGECAM" tail --ring $NAME --exit-on-idle 0.3 >/dev/null || fail "--exit-on-idle did not exit 0"
