@@ -87,7 +87,7 @@ int ac_capture_has_backend(const char *name);
  * -ENOTSUP when built without libcamera. */
 int ac_capture_list_libcamera(void (*cb)(void *ctx, int index, const char *id), void *ctx);
 
-/* Speed of the frame conversion (ac_convert) per frame in microseconds, for
+/* Speed of the frame conversion (ac_convert): median microseconds per frame, for
  * the bench tool: fourcc at src_w x src_h to dst_w x dst_h, iters runs of a
  * synthetic frame (MJPEG: a real encoded JPEG). */
 int ac_capture_bench_convert(uint32_t fourcc, int src_w, int src_h, int dst_w, int dst_h, int iters,

@@ -88,6 +88,12 @@ static int make_source(uint32_t fourcc, const uint8_t *rgb, int w, int h, uint8_
     return 0;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
 int ac_capture_bench_convert(uint32_t fourcc, int src_w, int src_h, int dst_w, int dst_h, int iters,
                              double *us_per_frame)
 {
@@ -108,11 +114,20 @@ int ac_capture_bench_convert(uint32_t fourcc, int src_w, int src_h, int dst_w, i
         rc = ac_convert_init(&conv, fourcc, src_w, src_h, 0, dst_w, dst_h);
     if (!rc)
         rc = ac_convert_run(&conv, src, len, dst, 3 * dst_w); /* warm caches */
-    int64_t t0 = ac_capture_now_ns();
-    for (int i = 0; !rc && i < iters; i++)
+    /* median of single runs: the build machines are shared and noisy */
+    int64_t *t = rc ? NULL : malloc(sizeof *t * (size_t)iters);
+    if (!rc && !t)
+        rc = -ENOMEM;
+    for (int i = 0; !rc && i < iters; i++) {
+        int64_t t0 = ac_capture_now_ns();
         rc = ac_convert_run(&conv, src, len, dst, 3 * dst_w);
-    if (!rc)
-        *us_per_frame = (double)(ac_capture_now_ns() - t0) / 1000.0 / iters;
+        t[i] = ac_capture_now_ns() - t0;
+    }
+    if (!rc) {
+        qsort(t, (size_t)iters, sizeof *t, cmp_i64);
+        *us_per_frame = (double)t[iters / 2] / 1000.0;
+    }
+    free(t);
     ac_convert_uninit(&conv);
     free(src);
     free(rgb);
