@@ -110,6 +110,16 @@ int ac_nn_output(struct ac_nn_ctx *c, int index, const float **data, int *h, int
     return 0;
 }
 
+int ac_nn_ctx_avx2(const struct ac_nn_ctx *c)
+{
+    return c->use_avx2;
+}
+
+void ac_nn_ctx_set_avx2(struct ac_nn_ctx *c, int on)
+{
+    c->use_avx2 = on && c->backend == AC_NN_FAST && cpu_has_avx2();
+}
+
 size_t ac_nn_ctx_arena_bytes(const struct ac_nn_ctx *c)
 {
     return c ? c->arena_bytes : 0;

@@ -95,5 +95,9 @@ size_t ac_nn_pack_size(const struct ac_nn_op *op);
 void ac_nn_pack_op(const struct ac_nn_op *op, float *dst);
 
 uint32_t ac_nn_crc32(const void *data, size_t len);
+/* Tests: 1 if the AVX2 copy of the fast kernels is in use; set_avx2(c, 0)
+ * forces the baseline copy, set_avx2(c, 1) asks for AVX2 if the CPU has it. */
+int ac_nn_ctx_avx2(const struct ac_nn_ctx *c);
+void ac_nn_ctx_set_avx2(struct ac_nn_ctx *c, int on);
 
 #endif

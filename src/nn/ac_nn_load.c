@@ -142,7 +142,7 @@ static int parse_info(struct ac_nn_model *m, const struct section *s, char *err,
     if (w > AC_NN_MAX_SIDE || h > AC_NN_MAX_SIDE || c > AC_NN_MAX_CH)
         return fail(err, el, -E2BIG, "input shape %ux%ux%u exceeds the limits", w, h, c);
     if ((long long)w * h * c > AC_NN_MAX_TENSOR_FLOATS)
-        return fail(err, el, -E2BIG, "input tensor %ux%ux%u too large", w, h, c);
+        return fail(err, el, -E2BIG, "input tensor %ux%ux%u exceeds the limits", w, h, c);
     in->input_w = (int)w;
     in->input_h = (int)h;
     in->input_c = (int)c;

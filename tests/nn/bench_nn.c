@@ -1,0 +1,64 @@
+/* Latency of one ac_nn_run (batch 1, 1 thread), median of N runs.
+ * Not a test: speed is measured here, never asserted.
+ * usage: bench_nn MODEL [RUNS] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "nn/ac_nn.h"
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s MODEL [RUNS]\n", argv[0]);
+        return 2;
+    }
+    int runs = argc > 2 ? atoi(argv[2]) : 50;
+    if (runs < 1 || runs > 100000)
+        runs = 50;
+    char err[256];
+    struct ac_nn_model *m;
+    if (ac_nn_model_load(argv[1], &m, err, sizeof(err))) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    const struct ac_nn_info *in = ac_nn_model_info(m);
+    double *t = malloc(sizeof(double) * (size_t)runs);
+    for (int be = 0; be < 2 && t; be++) {
+        struct ac_nn_ctx_opts o = {be ? AC_NN_FAST : AC_NN_SCALAR, 1};
+        struct ac_nn_ctx *c;
+        if (ac_nn_ctx_create(m, &o, &c))
+            return 1;
+        float *x = ac_nn_input(c);
+        size_t n = (size_t)in->input_w * in->input_h * in->input_c;
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)((i * 7919) % 255) / 127.5f - 1.f;
+        ac_nn_run(c); /* warm-up */
+        for (int r = 0; r < runs; r++) {
+            double t0 = now_ms();
+            ac_nn_run(c);
+            t[r] = now_ms() - t0;
+        }
+        qsort(t, (size_t)runs, sizeof(double), cmp);
+        printf("%s backend %-6s: median %.3f ms, min %.3f ms over %d runs (%.2f GMAC/s), arena %zu KiB\n",
+               argv[1], be ? "fast" : "scalar", t[runs / 2], t[0], runs,
+               in->macs / (t[runs / 2] * 1e6), ac_nn_ctx_arena_bytes(c) >> 10);
+        ac_nn_ctx_destroy(c);
+    }
+    free(t);
+    ac_nn_model_destroy(m);
+    return 0;
+}
