@@ -226,6 +226,7 @@ def main():
     ap.add_argument("--no-mirror", dest="mirror", action="store_false")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--limit", type=int, help="only the first N rows")
     ap.add_argument("--predictions", help="write path,age,pred per image here")
     ap.add_argument("--from-predictions", help="metrics only, from a csv with path,pred")
     a = ap.parse_args()
@@ -233,6 +234,8 @@ def main():
         ap.error("need --checkpoint or --from-predictions")
     try:
         rows, labels = read_labels(a.labels)
+        if a.limit is not None:
+            rows = rows[:max(a.limit, 0)]
         given = read_predictions(a.from_predictions) if a.from_predictions else None
     except (OSError, LabelError, ValueError) as e:
         print(f"eval_age: {e}", file=sys.stderr)
