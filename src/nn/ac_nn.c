@@ -70,23 +70,26 @@ float *ac_nn_input(struct ac_nn_ctx *c)
     return c ? c->t[0] : NULL;
 }
 
+void ac_nn_run_op(struct ac_nn_ctx *c, int i)
+{
+    const struct ac_nn_op *op = &c->m->ops[i];
+    const float *x = c->t[op->in0], *x1 = c->t[op->in1];
+    float *y = c->t[i + 1];
+    if (c->backend == AC_NN_FAST) {
+        int rc = c->use_avx2 ? ac_nn_fast_op_avx2(op, x, x1, y, c->scratch)
+                             : ac_nn_fast_op(op, x, x1, y, c->scratch);
+        if (rc == 0)
+            return;
+    }
+    ac_nn_scalar_op(op, x, x1, y, c->scratch);
+}
+
 int ac_nn_run(struct ac_nn_ctx *c)
 {
     if (!c)
         return -EINVAL;
-    const struct ac_nn_model *m = c->m;
-    for (int i = 0; i < m->n_ops; i++) {
-        const struct ac_nn_op *op = &m->ops[i];
-        const float *x = c->t[op->in0], *x1 = c->t[op->in1];
-        float *y = c->t[i + 1];
-        if (c->backend == AC_NN_FAST) {
-            int rc = c->use_avx2 ? ac_nn_fast_op_avx2(op, x, x1, y, c->scratch)
-                                 : ac_nn_fast_op(op, x, x1, y, c->scratch);
-            if (rc == 0)
-                continue;
-        }
-        ac_nn_scalar_op(op, x, x1, y, c->scratch);
-    }
+    for (int i = 0; i < c->m->n_ops; i++)
+        ac_nn_run_op(c, i);
     return 0;
 }
 

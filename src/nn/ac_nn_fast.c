@@ -1,5 +1,5 @@
 /* Fast kernels for CONV (1x1 GEMM, depthwise, general direct) and FC, over
- * the packed layouts of ac_nn_pack.c. Written with GCC/Clang vector types
+ * the packed layouts of ac_nn_pack.c, plus SE and ADD. Written with GCC/Clang vector types
  * so one source serves SSE, AVX2/FMA and NEON: meson compiles this file a
  * second time with -mavx2 -mfma and AC_NN_FAST_FN=ac_nn_fast_op_avx2, and
  * ac_nn.c picks that copy only when the CPU has AVX2 and FMA.
@@ -66,42 +66,39 @@ struct gemm_args {
     float alpha;
 };
 
-/* y[p][0..n) = x[p][0..k) . w for p in [0, rows): 4 rows at a time keep 8
- * independent FMA chains in flight. */
+/* y[p][0..n) = x[p][0..k) . w for p in [0, rows): R rows at a time keep 2R
+ * independent FMA chains in flight (R = 6: 12 accumulators + 2 weight
+ * vectors + 1 broadcast fit AVX2's 16 registers). */
+#define GEMM_R 6
+static inline __attribute__((always_inline)) void gemm_block(const struct gemm_args *a, int p,
+                                                             int R)
+{
+    v8f c0[GEMM_R], c1[GEMM_R];
+    const float *xr[GEMM_R];
+    for (int r = 0; r < R; r++) {
+        c0[r] = ld(a->b);
+        c1[r] = ld(a->b + 8);
+        xr[r] = a->x + (size_t)(p + r) * a->xs;
+    }
+    const float *w = a->w;
+    for (int i = 0; i < a->k; i++, w += AC_NN_OB) {
+        v8f w0 = ld(w), w1 = ld(w + 8);
+        for (int r = 0; r < R; r++) {
+            c0[r] += xr[r][i] * w0;
+            c1[r] += xr[r][i] * w1;
+        }
+    }
+    for (int r = 0; r < R; r++)
+        store16(a->y + (size_t)(p + r) * a->ys, c0[r], c1[r], a->n, a->act, a->alpha);
+}
+
 static void gemm_rows(const struct gemm_args *a, int rows)
 {
-    v8f b0 = ld(a->b), b1 = ld(a->b + 8);
     int p = 0;
-    for (; p + 4 <= rows; p += 4) {
-        const float *x0 = a->x + p * a->xs, *x1 = x0 + a->xs, *x2 = x1 + a->xs, *x3 = x2 + a->xs;
-        v8f c00 = b0, c01 = b1, c10 = b0, c11 = b1, c20 = b0, c21 = b1, c30 = b0, c31 = b1;
-        const float *w = a->w;
-        for (int i = 0; i < a->k; i++, w += AC_NN_OB) {
-            v8f w0 = ld(w), w1 = ld(w + 8);
-            c00 += x0[i] * w0;
-            c01 += x0[i] * w1;
-            c10 += x1[i] * w0;
-            c11 += x1[i] * w1;
-            c20 += x2[i] * w0;
-            c21 += x2[i] * w1;
-            c30 += x3[i] * w0;
-            c31 += x3[i] * w1;
-        }
-        float *y = a->y + p * a->ys;
-        store16(y, c00, c01, a->n, a->act, a->alpha);
-        store16(y + a->ys, c10, c11, a->n, a->act, a->alpha);
-        store16(y + 2 * a->ys, c20, c21, a->n, a->act, a->alpha);
-        store16(y + 3 * a->ys, c30, c31, a->n, a->act, a->alpha);
-    }
-    for (; p < rows; p++) {
-        const float *x0 = a->x + p * a->xs, *w = a->w;
-        v8f c0 = b0, c1 = b1;
-        for (int i = 0; i < a->k; i++, w += AC_NN_OB) {
-            c0 += x0[i] * ld(w);
-            c1 += x0[i] * ld(w + 8);
-        }
-        store16(a->y + p * a->ys, c0, c1, a->n, a->act, a->alpha);
-    }
+    for (; p + GEMM_R <= rows; p += GEMM_R)
+        gemm_block(a, p, GEMM_R);
+    for (; p < rows; p++)
+        gemm_block(a, p, 1);
 }
 
 static int nblocks(int og)
@@ -124,12 +121,12 @@ static void conv1x1(const struct ac_nn_op *op, const float *x, float *y)
                 .w = op->packed + (size_t)(gi * nob + b) * cig * AC_NN_OB,
                 .b = bias + (size_t)(gi * nob + b) * AC_NN_OB,
                 .k = cig, .n = n, .act = op->act, .alpha = op->alpha};
-            /* row blocks of 64 keep the touched input rows in L1 */
-            for (int r = 0; r < rows; r += 64) {
+            /* row blocks of 60 keep the touched input rows in L1 */
+            for (int r = 0; r < rows; r += 60) {
                 struct gemm_args s = a;
                 s.x += (size_t)r * s.xs;
                 s.y += (size_t)r * s.ys;
-                gemm_rows(&s, rows - r < 64 ? rows - r : 64);
+                gemm_rows(&s, rows - r < 60 ? rows - r : 60);
             }
         }
 }
@@ -262,11 +259,70 @@ static void conv_dw(const struct ac_nn_op *op, const float *x, float *y)
     }
 }
 
+/* SE and ADD are memory-bound passes over the tensor: vectors along
+ * channels, the tiny FCs of SE stay scalar (same order as ac_nn_scalar.c). */
+static void se(const struct ac_nn_op *op, const float *x, float *y, float *scratch)
+{
+    const int C = op->x.c, mid = op->out_c;
+    const size_t hw = (size_t)op->x.h * op->x.w;
+    const float *w1 = op->w, *b1 = w1 + (size_t)mid * C, *w2 = b1 + mid, *b2 = w2 + (size_t)C * mid;
+    float *s = scratch, *h = scratch + C;
+    memset(s, 0, sizeof(float) * (size_t)C);
+    for (size_t p = 0; p < hw; p++) {
+        const float *xp = x + p * C;
+        int c = 0;
+        for (; c + 8 <= C; c += 8)
+            st(s + c, ld(s + c) + ld(xp + c));
+        for (; c < C; c++)
+            s[c] += xp[c];
+    }
+    for (int c = 0; c < C; c++)
+        s[c] /= (float)hw;
+    for (int j = 0; j < mid; j++) {
+        float acc = b1[j];
+        for (int c = 0; c < C; c++)
+            acc += w1[(size_t)j * C + c] * s[c];
+        h[j] = acc > 0.f ? acc : 0.f;
+    }
+    for (int c = 0; c < C; c++) {
+        float acc = b2[c];
+        for (int j = 0; j < mid; j++)
+            acc += w2[(size_t)c * mid + j] * h[j];
+        s[c] = 1.f / (1.f + expf(-acc));
+    }
+    for (size_t p = 0; p < hw; p++) {
+        const float *xp = x + p * C;
+        float *yp = y + p * C;
+        int c = 0;
+        for (; c + 8 <= C; c += 8)
+            st(yp + c, ld(xp + c) * ld(s + c));
+        for (; c < C; c++)
+            yp[c] = xp[c] * s[c];
+        act_n(yp, C, op->act, op->alpha);
+    }
+}
+
+static void add(const struct ac_nn_op *op, const float *a, const float *b, float *y)
+{
+    size_t n = (size_t)op->y.h * op->y.w * op->y.c, i = 0;
+    for (; i + 8 <= n; i += 8)
+        st(y + i, ld(a + i) + ld(b + i));
+    for (; i < n; i++)
+        y[i] = a[i] + b[i];
+    act_n(y, (int)n, op->act, op->alpha);
+}
+
 int AC_NN_FAST_FN(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
                   float *scratch)
 {
-    (void)x1;
-    (void)scratch;
+    if (op->type == AC_OP_SE) {
+        se(op, x, y, scratch);
+        return 0;
+    }
+    if (op->type == AC_OP_ADD) {
+        add(op, x, x1, y);
+        return 0;
+    }
     if (!op->packed)
         return -1;
     if (op->type == AC_OP_FC) {

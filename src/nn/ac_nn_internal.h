@@ -99,5 +99,7 @@ uint32_t ac_nn_crc32(const void *data, size_t len);
  * forces the baseline copy, set_avx2(c, 1) asks for AVX2 if the CPU has it. */
 int ac_nn_ctx_avx2(const struct ac_nn_ctx *c);
 void ac_nn_ctx_set_avx2(struct ac_nn_ctx *c, int on);
+/* Runs op i alone (ac_nn_run is the loop over these); for profiling. */
+void ac_nn_run_op(struct ac_nn_ctx *c, int i);
 
 #endif

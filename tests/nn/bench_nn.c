@@ -1,11 +1,13 @@
 /* Latency of one ac_nn_run (batch 1, 1 thread), median of N runs.
  * Not a test: speed is measured here, never asserted.
- * usage: bench_nn MODEL [RUNS] */
+ * usage: bench_nn MODEL [RUNS [profile]]
+ * profile: also the median time per op kind (conv split in 1x1 / depthwise /
+ * other) on the fast backend. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "nn/ac_nn.h"
+#include "nn/ac_nn_internal.h"
 
 static double now_ms(void)
 {
@@ -57,6 +59,31 @@ int main(int argc, char **argv)
                argv[1], be ? "fast" : "scalar", t[runs / 2], t[0], runs,
                in->macs / (t[runs / 2] * 1e6), ac_nn_ctx_arena_bytes(c) >> 10);
         ac_nn_ctx_destroy(c);
+    }
+    if (argc > 3 && t) {
+        static const char *kinds[] = {"conv1x1", "conv-dw", "conv-other", "fc", "se", "add", "other"};
+        double sum[7] = {0}, *opt = calloc((size_t)m->n_ops * runs, sizeof(double));
+        struct ac_nn_ctx *c;
+        if (!opt || ac_nn_ctx_create(m, NULL, &c))
+            return 1;
+        for (int r = 0; r < runs; r++)
+            for (int i = 0; i < m->n_ops; i++) {
+                double t0 = now_ms();
+                ac_nn_run_op(c, i);
+                opt[(size_t)i * runs + r] = now_ms() - t0;
+            }
+        for (int i = 0; i < m->n_ops; i++) {
+            const struct ac_nn_op *op = &m->ops[i];
+            qsort(opt + (size_t)i * runs, (size_t)runs, sizeof(double), cmp);
+            int k = op->type == AC_OP_CONV ? (op->groups == op->x.c && op->out_c == op->x.c ? 1
+                                              : op->kh == 1 && op->kw == 1 ? 0 : 2)
+                  : op->type == AC_OP_FC ? 3 : op->type == AC_OP_SE ? 4 : op->type == AC_OP_ADD ? 5 : 6;
+            sum[k] += opt[(size_t)i * runs + runs / 2];
+        }
+        for (int k = 0; k < 7; k++)
+            printf("  %-10s %8.3f ms\n", kinds[k], sum[k]);
+        ac_nn_ctx_destroy(c);
+        free(opt);
     }
     free(t);
     ac_nn_model_destroy(m);

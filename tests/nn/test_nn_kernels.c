@@ -309,6 +309,17 @@ int main(void)
         nb_output(&b, g, "gap");
     }
     check(&b, "se(mid 6) + add(leaky) + gap(sigmoid)");
+    nb_init(&b, 4, 3, 19, 11); /* channel tails for the vector loops */
+    {
+        uint32_t n = 2 * 5 * 19 + 5 + 19, off = nb_weights(&b, n, 0.5f);
+        uint32_t f[16] = {AC_OP_SE, 0, 0, AC_ACT_RELU, 0, 5, 0, 0, 0, 0, 0, 0, 0, off, n, 1};
+        int t = nb_raw(&b, f);
+        memcpy(b.t[t].shape, b.t[0].shape, sizeof(b.t[0].shape));
+        int a = nb_simple(&b, AC_OP_ADD, t, 0, AC_ACT_NONE, 0, 3, 4, 19);
+        nb_output(&b, t, "se");
+        nb_output(&b, a, "add");
+    }
+    check(&b, "se(c 19, mid 5, relu) + add (odd sizes)");
 
     /* CONCAT of a conv branch and the input, UPSAMPLE by factors and to a
      * size, SOFTMAX, ACT, MAXPOOL */
