@@ -65,6 +65,10 @@ int ac_prom_render(const struct ac_prom_input *in, char **buf, size_t *len)
     fprintf(f, "agecam_state_write_errors_total %llu\n", (unsigned long long)in->save_errors);
     head(f, "agecam_state_pending_visits", "gauge", "Counted visits not yet saved to the state file.");
     fprintf(f, "agecam_state_pending_visits %llu\n", (unsigned long long)in->pending);
+    if (in->mqtt_dropped >= 0) {
+        head(f, "agecam_mqtt_dropped_total", "counter", "MQTT messages dropped while the broker was unreachable.");
+        fprintf(f, "agecam_mqtt_dropped_total %lld\n", (long long)in->mqtt_dropped);
+    }
     int bad = ferror(f);
     if (fclose(f) || bad) {
         free(*buf);

@@ -16,6 +16,7 @@ struct ac_prom_input {
     double heartbeat_age_s;  /* since the writer's last heartbeat; < 0 = no ring attached */
     uint64_t save_errors;    /* failed state-file flushes */
     uint64_t pending;        /* visits not yet on disk */
+    int64_t mqtt_dropped;    /* MQTT messages dropped while disconnected, -1 = MQTT off */
 };
 
 /* malloc'd text in *buf (caller frees). 0 or -ENOMEM. */

@@ -13,6 +13,7 @@
 #include "agecam/ring.h"
 #include "stats/ac_agestats.h"
 #include "stats/ac_httpd.h"
+#include "stats/ac_mqtt.h"
 #include "stats/ac_prom.h"
 #include "stats/ac_statefile.h"
 #include "stats/ac_visits.h"
@@ -26,11 +27,11 @@ static void on_signal(int sig)
 }
 
 struct stats_opts {
-    const char *ring, *state, *listen, *port_file;
+    const char *ring, *state, *listen, *port_file, *mqtt, *mqtt_prefix;
     int follow, use_ring;
     struct ac_bands bands;
     struct ac_report_settings rep;
-    int64_t min_dwell_s, report_every_s, retry_s;
+    int64_t min_dwell_s, report_every_s, retry_s, mqtt_every_s;
     double idle_exit;
     int now_given;
 };
@@ -40,6 +41,7 @@ struct stats_ctx {
     struct ac_agestats *stats;
     struct ac_visits *visits;
     struct ac_statefile *sf;
+    struct ac_mqtt *mqtt;
     agecam_reader *r;
     uint64_t instance, missed, save_errors;
     int writer_up, save_failing;
@@ -74,6 +76,9 @@ static void usage(FILE *f)
             "  --exit-on-idle S     with --follow: exit after S seconds without ring records\n"
             "  --now EPOCH          report windows as of this UNIX time (default: now)\n"
             "  --retry D            retry interval when the state file cannot be written (default 5s)\n"
+            "  --mqtt HOST[:PORT]   with --follow: publish each visit and periodic totals over MQTT\n"
+            "  --mqtt-prefix P      topic prefix (default \"agecam\"): P/visit, P/stats, P/online\n"
+            "  --mqtt-every D       period of P/stats (default 60s)\n"
             "  -h, --help\n",
             AC_DEFAULT_BANDS);
 }
@@ -87,7 +92,8 @@ static int bad(const char *what, const char *v)
 static int parse(struct stats_opts *o, int argc, char **argv)
 {
     enum { O_RING = 256, O_NORING, O_STATE, O_FOLLOW, O_LISTEN, O_PORTFILE, O_WINDOW, O_LAST, O_BANDS,
-           O_DWELL, O_FORMAT, O_JSON, O_EVERY, O_IDLE, O_NOW, O_RETRY };
+           O_DWELL, O_FORMAT, O_JSON, O_EVERY, O_IDLE, O_NOW, O_RETRY, O_MQTT, O_MQTT_PREFIX,
+           O_MQTT_EVERY };
     static const struct option longopts[] = {
         {"ring", required_argument, 0, O_RING},       {"no-ring", no_argument, 0, O_NORING},
         {"state", required_argument, 0, O_STATE},     {"follow", no_argument, 0, O_FOLLOW},
@@ -97,6 +103,8 @@ static int parse(struct stats_opts *o, int argc, char **argv)
         {"format", required_argument, 0, O_FORMAT},   {"json", no_argument, 0, O_JSON},
         {"report-every", required_argument, 0, O_EVERY}, {"exit-on-idle", required_argument, 0, O_IDLE},
         {"now", required_argument, 0, O_NOW},         {"retry", required_argument, 0, O_RETRY},
+        {"mqtt", required_argument, 0, O_MQTT},       {"mqtt-prefix", required_argument, 0, O_MQTT_PREFIX},
+        {"mqtt-every", required_argument, 0, O_MQTT_EVERY},
         {"help", no_argument, 0, 'h'},                {0, 0, 0, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -104,6 +112,8 @@ static int parse(struct stats_opts *o, int argc, char **argv)
     o->use_ring = 1;
     o->min_dwell_s = 2;
     o->retry_s = 5;
+    o->mqtt_prefix = "agecam";
+    o->mqtt_every_s = 60;
     o->idle_exit = -1;
     o->rep.last = 4;
     o->rep.nwindows = 2;
@@ -178,6 +188,12 @@ static int parse(struct stats_opts *o, int argc, char **argv)
             if (ac_parse_duration(optarg, &o->retry_s) || o->retry_s < 1)
                 return bad("--retry", optarg);
             break;
+        case O_MQTT: o->mqtt = optarg, o->follow = 1; break;
+        case O_MQTT_PREFIX: o->mqtt_prefix = optarg; break;
+        case O_MQTT_EVERY:
+            if (ac_parse_duration(optarg, &o->mqtt_every_s) || o->mqtt_every_s < 1)
+                return bad("--mqtt-every", optarg);
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -195,10 +211,66 @@ static int replay_visit(void *ctx, const struct ac_visit *v)
     return ret < 0 ? ret : 0;
 }
 
+static void fmt_utc(char *buf, size_t n, int64_t ns)
+{
+    time_t t = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void mqtt_visit(struct stats_ctx *s, const struct ac_visit *v)
+{
+    char msg[512], first[32];
+    const struct ac_bands *b = ac_agestats_bands(s->stats);
+    fmt_utc(first, sizeof(first), v->first_ns);
+    snprintf(msg, sizeof(msg),
+             "{\"instance\":\"%016llx\",\"camera\":%u,\"track\":%llu,\"first_seen\":\"%s\","
+             "\"dwell_s\":%.1f,\"age\":%.2f,\"std\":%.2f,\"band\":\"%s\"}",
+             (unsigned long long)v->instance, v->camera, (unsigned long long)v->track, first,
+             (double)(v->last_ns - v->first_ns) * 1e-9, v->age, v->std, b->label[ac_bands_index(b, v->age)]);
+    ac_mqtt_publish(s->mqtt, "visit", msg, 0);
+}
+
+static void mqtt_totals(struct stats_ctx *s)
+{
+    char msg[2048];
+    const struct ac_bands *b = ac_agestats_bands(s->stats);
+    struct ac_visits_counters c = ac_visits_counters(s->visits);
+    int k = snprintf(msg, sizeof(msg), "{\"visitors_total\":%llu,\"bands\":{",
+                     (unsigned long long)ac_agestats_count(s->stats));
+    for (int i = 0; i < b->n && k < (int)sizeof(msg); i++)
+        k += snprintf(msg + k, sizeof(msg) - (size_t)k, "%s\"%s\":%llu", i ? "," : "", b->label[i],
+                      (unsigned long long)ac_agestats_band_total(s->stats, i));
+    if (k < (int)sizeof(msg))
+        k += snprintf(msg + k, sizeof(msg) - (size_t)k,
+                      "},\"passersby\":%llu,\"tracks_active\":%u,\"writer_up\":%d,\"ring_missed\":%llu,\"cameras\":[",
+                      (unsigned long long)c.passersby, ac_visits_open_count(s->visits), s->writer_up,
+                      (unsigned long long)s->missed);
+    for (unsigned cam = 0, first = 1; cam < AC_VISITS_MAX_CAMERAS && k < (int)sizeof(msg); cam++) {
+        const struct ac_camera_health *h = ac_visits_health(s->visits, cam);
+        if (!h)
+            continue;
+        k += snprintf(msg + k, sizeof(msg) - (size_t)k,
+                      "%s{\"camera\":%u,\"fps\":%.2f,\"faces\":%u,\"drops\":%llu,\"online\":%s}", first ? "" : ",",
+                      cam, (double)h->h.fps, h->h.faces, (unsigned long long)h->h.drops,
+                      h->h.camera_online ? "true" : "false");
+        first = 0;
+    }
+    if (k < (int)sizeof(msg) - 3) {
+        strcat(msg, "]}");
+        ac_mqtt_publish(s->mqtt, "stats", msg, 1);
+    }
+}
+
 static void count_visit(struct stats_ctx *s, const struct ac_visit *v)
 {
-    if (ac_agestats_add(s->stats, v) == 1 && ac_statefile_append(s->sf, v))
+    if (ac_agestats_add(s->stats, v) != 1)
+        return;
+    if (ac_statefile_append(s->sf, v))
         fprintf(stderr, "agecam stats: out of memory queueing a visit for the state file\n");
+    if (s->mqtt)
+        mqtt_visit(s, v);
 }
 
 static void save(struct stats_ctx *s, int force)
@@ -257,7 +329,8 @@ static int render_metrics(void *ctx, char **buf, size_t *len)
     struct stats_ctx *s = ctx;
     struct ac_prom_input in = {.stats = s->stats, .visits = s->visits, .ring_missed = s->missed,
                                .writer_up = s->writer_up, .save_errors = s->save_errors,
-                               .pending = ac_statefile_pending(s->sf), .heartbeat_age_s = -1};
+                               .pending = ac_statefile_pending(s->sf), .heartbeat_age_s = -1,
+                               .mqtt_dropped = s->mqtt ? (int64_t)ac_mqtt_dropped(s->mqtt) : -1};
     struct agecam_ring_info info;
     if (s->r && agecam_reader_info(s->r, &info) == 0 && info.heartbeat_mono_ns) {
         /* same machine, same CLOCK_MONOTONIC as the writer */
@@ -318,8 +391,21 @@ static int run(struct stats_ctx *s)
             }
         }
     }
+    if (s->o.mqtt) {
+        char host[256];
+        struct ac_mqtt_settings ms = {.prefix = s->o.mqtt_prefix};
+        ret = ac_mqtt_parse_address(s->o.mqtt, host, sizeof(host), &ms);
+        if (!ret)
+            ret = ac_mqtt_start(&s->mqtt, &ms);
+        if (ret) {
+            fprintf(stderr, "agecam stats: MQTT %s (prefix %s): %s\n", s->o.mqtt, s->o.mqtt_prefix,
+                    ret == -ENOTSUP ? "built without libmosquitto" : strerror(-ret));
+            ac_httpd_stop(httpd);
+            return 1;
+        }
+    }
     int waiting_said = 0, status = 0, reattach = 0;
-    double last_activity = mono_s(), last_check = 0, last_report = mono_s();
+    double last_activity = mono_s(), last_check = 0, last_report = mono_s(), last_mqtt = 0;
     while (!stop_flag) {
         double now = mono_s();
         if (s->o.use_ring && !s->r) {
@@ -359,6 +445,10 @@ static int run(struct stats_ctx *s)
                 check_writer(s); /* a dead writer's open tracks count now */
             break;
         }
+        if (s->mqtt && now - last_mqtt >= (double)s->o.mqtt_every_s) {
+            mqtt_totals(s);
+            last_mqtt = now;
+        }
         if (s->o.report_every_s && now - last_report >= (double)s->o.report_every_s) {
             report(s);
             last_report = now;
@@ -382,6 +472,11 @@ static int run(struct stats_ctx *s)
         status = 1;
     report(s);
 out:
+    if (s->mqtt) {
+        mqtt_totals(s);
+        ac_mqtt_stop(s->mqtt);
+        s->mqtt = NULL;
+    }
     ac_httpd_stop(httpd);
     return status;
 }

@@ -171,7 +171,8 @@ static void test_agestats(void)
     struct ac_visits *v;
     struct ac_visits_settings vs = {.min_dwell_ns = 0};
     CHECK(ac_visits_create(&v, &vs) == 0);
-    struct ac_prom_input in = {.stats = a, .visits = v, .ring_missed = 3, .heartbeat_age_s = -1};
+    struct ac_prom_input in = {.stats = a, .visits = v, .ring_missed = 3, .heartbeat_age_s = -1,
+                               .mqtt_dropped = -1};
     CHECK(ac_prom_render(&in, &buf, &len) == 0);
     CHECK(strstr(buf, "agecam_visitors_total{band=\"45-54\"} 4900\n"));
     CHECK(strstr(buf, "agecam_ring_missed_records_total 3\n"));

@@ -1,0 +1,151 @@
+#include "stats/ac_mqtt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef AC_HAVE_MOSQUITTO
+#include <mosquitto.h>
+#endif
+
+struct ac_mqtt {
+#ifdef AC_HAVE_MOSQUITTO
+    struct mosquitto *mosq;
+#endif
+    char prefix[128];
+    uint64_t dropped;
+};
+
+int ac_mqtt_parse_address(const char *spec, char *buf, int buf_size, struct ac_mqtt_settings *s)
+{
+    const char *host = spec, *port = NULL;
+    size_t hlen = strlen(spec);
+    if (spec[0] == '[') {
+        const char *close = strchr(spec, ']');
+        if (!close)
+            return -EINVAL;
+        host = spec + 1;
+        hlen = (size_t)(close - host);
+        if (close[1] == ':')
+            port = close + 2;
+        else if (close[1])
+            return -EINVAL;
+    } else {
+        const char *colon = strchr(spec, ':');
+        if (colon) {
+            if (strchr(colon + 1, ':'))
+                return -EINVAL; /* bare IPv6 needs brackets */
+            hlen = (size_t)(colon - spec);
+            port = colon + 1;
+        }
+    }
+    if (!hlen || hlen + 1 > (size_t)buf_size)
+        return -EINVAL;
+    memcpy(buf, host, hlen);
+    buf[hlen] = 0;
+    s->host = buf;
+    s->port = 1883;
+    if (port) {
+        char *end;
+        long p = strtol(port, &end, 10);
+        if (!*port || *end || p < 1 || p > 65535)
+            return -EINVAL;
+        s->port = (int)p;
+    }
+    return 0;
+}
+
+#ifdef AC_HAVE_MOSQUITTO
+/* Runs on libmosquitto's thread; touches only the immutable prefix. */
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+    const struct ac_mqtt *m = obj;
+    if (rc == 0) {
+        char topic[160];
+        snprintf(topic, sizeof(topic), "%s/online", m->prefix);
+        mosquitto_publish(mosq, NULL, topic, 1, "1", 0, true);
+    }
+}
+#endif
+
+int ac_mqtt_start(struct ac_mqtt **out, const struct ac_mqtt_settings *s)
+{
+    if (!s->host || !s->prefix || !*s->prefix || strlen(s->prefix) >= sizeof(((struct ac_mqtt *)0)->prefix) ||
+        strpbrk(s->prefix, "#+"))
+        return -EINVAL;
+#ifdef AC_HAVE_MOSQUITTO
+    struct ac_mqtt *m = calloc(1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    snprintf(m->prefix, sizeof(m->prefix), "%s", s->prefix);
+    mosquitto_lib_init();
+    int ret = 0;
+    m->mosq = mosquitto_new(NULL, true, m);
+    if (!m->mosq) {
+        ret = -ENOMEM;
+        goto fail;
+    }
+    mosquitto_reconnect_delay_set(m->mosq, 1, 30, true);
+    mosquitto_connect_callback_set(m->mosq, on_connect);
+    /* A consumer that vanishes without DISCONNECT shows up as offline. */
+    char topic[160];
+    snprintf(topic, sizeof(topic), "%s/online", m->prefix);
+    mosquitto_will_set(m->mosq, topic, 1, "0", 0, true);
+    int rc = mosquitto_loop_start(m->mosq);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_connect_async(m->mosq, s->host, s->port ? s->port : 1883,
+                                     s->keepalive_s ? s->keepalive_s : 30);
+    /* An unreachable broker at start is fine: the loop thread keeps retrying. */
+    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO) {
+        ret = rc == MOSQ_ERR_INVAL ? -EINVAL : -EIO;
+        goto fail;
+    }
+    *out = m;
+    return 0;
+fail:
+    ac_mqtt_stop(m);
+    return ret;
+#else
+    (void)out;
+    return -ENOTSUP;
+#endif
+}
+
+int ac_mqtt_publish(struct ac_mqtt *m, const char *subtopic, const char *payload, int retain)
+{
+#ifdef AC_HAVE_MOSQUITTO
+    char topic[256];
+    snprintf(topic, sizeof(topic), "%s/%s", m->prefix, subtopic);
+    int rc = mosquitto_publish(m->mosq, NULL, topic, (int)strlen(payload), payload, 0, retain != 0);
+    if (rc == MOSQ_ERR_SUCCESS)
+        return 0;
+#else
+    (void)subtopic, (void)payload, (void)retain;
+#endif
+    m->dropped++;
+    return -ENOTCONN;
+}
+
+uint64_t ac_mqtt_dropped(const struct ac_mqtt *m)
+{
+    return m ? m->dropped : 0;
+}
+
+void ac_mqtt_stop(struct ac_mqtt *m)
+{
+    if (!m)
+        return;
+#ifdef AC_HAVE_MOSQUITTO
+    if (m->mosq) {
+        char topic[160];
+        snprintf(topic, sizeof(topic), "%s/online", m->prefix);
+        mosquitto_publish(m->mosq, NULL, topic, 1, "0", 0, true);
+        mosquitto_disconnect(m->mosq);
+        mosquitto_loop_stop(m->mosq, false);
+        mosquitto_destroy(m->mosq);
+    }
+    mosquitto_lib_cleanup();
+#endif
+    free(m);
+}
