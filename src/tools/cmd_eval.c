@@ -3,6 +3,8 @@
  * PyTorch, so the two can be compared line by line. */
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +18,7 @@
 
 struct eval_opts {
     const char *labels, *root, *model, *predictions, *from_predictions;
-    int small, json, mirror, backend;
+    int small, json, mirror, backend, jobs;
     long limit;
 };
 
@@ -33,6 +35,7 @@ static void usage(FILE *f)
             "  --no-mirror              no mirror test-time averaging\n"
             "  --backend scalar|fast    inference kernels (default fast)\n"
             "  --limit N                only the first N rows\n"
+            "  --jobs N                 images estimated in parallel (default 1)\n"
             "  --predictions OUT.csv    write path,age,pred per image\n"
             "  --from-predictions IN.csv  metrics only, from a csv with path,pred\n"
             "  --json                   one JSON object instead of the table\n"
@@ -48,12 +51,12 @@ static int parse(struct eval_opts *o, int argc, char **argv)
         {"labels", required_argument, 0, 'l'},  {"root", required_argument, 0, 'r'},
         {"model", required_argument, 0, 'm'},   {"small", no_argument, 0, 's'},
         {"no-mirror", no_argument, 0, 'M'},     {"backend", required_argument, 0, 'b'},
-        {"limit", required_argument, 0, 'n'},   {"predictions", required_argument, 0, 'p'},
+        {"limit", required_argument, 0, 'n'},   {"jobs", required_argument, 0, 'J'},   {"predictions", required_argument, 0, 'p'},
         {"from-predictions", required_argument, 0, 'P'},
         {"json", no_argument, 0, 'j'},          {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
-    *o = (struct eval_opts){.root = ".", .mirror = 1, .backend = AC_NN_FAST, .limit = -1};
+    *o = (struct eval_opts){.root = ".", .mirror = 1, .backend = AC_NN_FAST, .limit = -1, .jobs = 1};
     optind = 1;
     int c;
     char *end;
@@ -72,6 +75,13 @@ static int parse(struct eval_opts *o, int argc, char **argv)
             o->limit = strtol(optarg, &end, 10);
             if (*end || o->limit < 0) {
                 fprintf(stderr, "agecam eval: bad --limit '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'J':
+            o->jobs = (int)strtol(optarg, &end, 10);
+            if (*end || o->jobs < 1 || o->jobs > 64) {
+                fprintf(stderr, "agecam eval: bad --jobs '%s' (1..64)\n", optarg);
                 return 2;
             }
             break;
@@ -196,6 +206,53 @@ static void report_json(const struct eval_opts *o, const char *model, const stru
     printf("}\n");
 }
 
+/* Workers take every jobs-th row; results land in per-row slots so the
+ * metrics are summed afterwards in csv order, whatever the job count. */
+struct eval_work {
+    const struct eval_opts *o;
+    const struct ac_agecsv *csv;
+    const struct ac_agecsv *given;
+    struct ac_age *est; /* this worker's own */
+    size_t first, step, n;
+    double *pred;       /* NAN: failed */
+    pthread_t thread;
+};
+
+static double predict_row(struct eval_work *w, const struct ac_agecsv_row *row)
+{
+    double pred;
+    if (w->given) {
+        if (given_pred(w->given, row->path, &pred)) {
+            fprintf(stderr, "agecam eval: %s: no prediction\n", row->path);
+            return NAN;
+        }
+        return pred;
+    }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", w->o->root, row->path);
+    struct ac_image img;
+    int rc = ac_image_load(path, &img);
+    if (rc) {
+        fprintf(stderr, "agecam eval: %s: %s\n", path, image_error(rc));
+        return NAN;
+    }
+    struct ac_age_result r;
+    rc = ac_age_estimate(w->est, img.rgb, img.w, img.h, img.stride, &r);
+    if (rc)
+        fprintf(stderr, "agecam eval: %s: cannot estimate a %dx%d crop: %s\n", path, img.w, img.h,
+                strerror(-rc));
+    ac_image_free(&img);
+    return rc ? NAN : r.age;
+}
+
+static void *eval_worker(void *arg)
+{
+    struct eval_work *w = arg;
+    for (size_t i = w->first; i < w->n; i += w->step)
+        w->pred[i] = predict_row(w, &w->csv->rows[i]);
+    return NULL;
+}
+
 int ac_cmd_eval(int argc, char **argv)
 {
     struct eval_opts o;
@@ -210,10 +267,20 @@ int ac_cmd_eval(int argc, char **argv)
         return 1;
     }
     struct ac_agecsv given = {0};
-    struct ac_age *est = NULL;
+    struct ac_nn_model *nn = NULL;
+    struct eval_work *work = calloc((size_t)o.jobs, sizeof *work);
+    size_t n = csv.n;
+    if (o.limit >= 0 && (size_t)o.limit < n)
+        n = (size_t)o.limit;
+    double *pred = calloc(n, sizeof *pred);
     FILE *pf = NULL;
     char model[1024];
+    int jobs = o.from_predictions ? 1 : o.jobs;
     ret = 1;
+    if (!work || !pred) {
+        fprintf(stderr, "agecam eval: out of memory\n");
+        goto out;
+    }
     if (o.from_predictions) {
         if (load_given(o.from_predictions, &given))
             goto out;
@@ -221,16 +288,22 @@ int ac_cmd_eval(int argc, char **argv)
     } else {
         if (ac_agecli_model("eval", o.model, o.small, model, sizeof model))
             goto out;
-        struct ac_age_settings s;
-        ac_age_settings_default(&s);
-        s.model_path = model;
-        s.backend = o.backend;
-        s.mirror = o.mirror;
-        if (ac_age_create(&s, &est, err, sizeof err)) {
-            fprintf(stderr, "agecam eval: %s\n", err);
+        char msg[512] = "";
+        int rc = ac_nn_model_load(model, &nn, msg, sizeof msg);
+        if (rc) {
+            fprintf(stderr, "agecam eval: %s: %s\n", model, msg[0] ? msg : strerror(-rc));
             goto out;
         }
-        ac_agecli_warn_untrained("eval", est, model);
+        struct ac_age_settings s;
+        ac_age_settings_default(&s);
+        s.backend = o.backend;
+        s.mirror = o.mirror;
+        for (int j = 0; j < jobs; j++)
+            if (ac_age_create_shared(&s, nn, &work[j].est, err, sizeof err)) {
+                fprintf(stderr, "agecam eval: %s: %s\n", model, err);
+                goto out;
+            }
+        ac_agecli_warn_untrained("eval", work[0].est, model);
     }
     if (o.predictions) {
         if (!(pf = fopen(o.predictions, "w"))) {
@@ -240,51 +313,44 @@ int ac_cmd_eval(int argc, char **argv)
         fprintf(pf, "path,age,pred\n");
     }
 
+    double t0 = now_s();
+    int started = 0;
+    for (int j = 0; j < jobs; j++) {
+        work[j] = (struct eval_work){.o = &o, .csv = &csv, .given = o.from_predictions ? &given : NULL,
+                                     .est = work[j].est, .first = (size_t)j, .step = (size_t)jobs,
+                                     .n = n, .pred = pred};
+        if (j == 0)
+            continue;
+        int rc = pthread_create(&work[j].thread, NULL, eval_worker, &work[j]);
+        if (rc) {
+            fprintf(stderr, "agecam eval: cannot start a worker: %s\n", strerror(rc));
+            for (int k = 1; k < j; k++)
+                pthread_join(work[k].thread, NULL);
+            goto out;
+        }
+        started = j;
+    }
+    eval_worker(&work[0]);
+    for (int j = 1; j <= started; j++)
+        pthread_join(work[j].thread, NULL);
+    double dt = now_s() - t0;
+
     struct ac_agemetrics m;
     ac_agemetrics_init(&m);
-    size_t failed = 0, n = csv.n;
-    if (o.limit >= 0 && (size_t)o.limit < n)
-        n = (size_t)o.limit;
-    double t0 = now_s();
+    size_t failed = 0;
     for (size_t i = 0; i < n; i++) {
         const struct ac_agecsv_row *row = &csv.rows[i];
-        double pred;
-        if (o.from_predictions) {
-            if (given_pred(&given, row->path, &pred)) {
-                fprintf(stderr, "agecam eval: %s: no prediction\n", row->path);
-                failed++;
-                continue;
-            }
-        } else {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/%s", o.root, row->path);
-            struct ac_image img;
-            int rc = ac_image_load(path, &img);
-            if (rc) {
-                fprintf(stderr, "agecam eval: %s: %s\n", path, image_error(rc));
-                failed++;
-                continue;
-            }
-            struct ac_age_result r;
-            rc = ac_age_estimate(est, img.rgb, img.w, img.h, img.stride, &r);
-            if (rc)
-                fprintf(stderr, "agecam eval: %s: cannot estimate a %dx%d crop: %s\n", path, img.w,
-                        img.h, strerror(-rc));
-            ac_image_free(&img);
-            if (rc) {
-                failed++;
-                continue;
-            }
-            pred = r.age;
+        if (isnan(pred[i])) {
+            failed++;
+            continue;
         }
-        ac_agemetrics_add(&m, row->age, pred, row->group);
+        ac_agemetrics_add(&m, row->age, pred[i], row->group);
         if (pf) {
             ac_agecli_csv_str(pf, row->path);
-            fprintf(pf, ",%g,%.6f\n", row->age, pred);
+            fprintf(pf, ",%g,%.6f\n", row->age, pred[i]);
         }
     }
-    double dt = now_s() - t0;
-    double ips = dt > 0 ? (double)(m.n + failed) / dt : 0;
+    double ips = dt > 0 ? (double)n / dt : 0;
     if (o.json)
         report_json(&o, model, &csv, &m, failed, ips);
     else
@@ -295,7 +361,11 @@ out:
         fprintf(stderr, "agecam eval: %s: %s\n", o.predictions, strerror(errno));
         ret = 1;
     }
-    ac_age_destroy(est);
+    for (int j = 0; work && j < o.jobs; j++)
+        ac_age_destroy(work[j].est);
+    free(work);
+    free(pred);
+    ac_nn_model_destroy(nn);
     ac_agecsv_free(&given);
     ac_agecsv_free(&csv);
     return ret;

@@ -48,6 +48,10 @@ grep -q '"failed": 2, .*"count": 2,' "$T/eval.json" || fail "eval counts: $(cat 
 grep -q "missing.jpg: No such file" "$T/err" || fail "missing image not reported: $(cat "$T/err")"
 grep -q "truncated.jpg" "$T/err" || fail "truncated image not reported: $(cat "$T/err")"
 [ "$(wc -l < "$T/pred.csv")" -eq 3 ] || fail "predictions file: $(cat "$T/pred.csv")"
+# parallel workers give the same predictions, in csv order
+"$AGECAM" eval --model "$MODEL" --labels "$T/set/labels.csv" --root "$T/set" --jobs 3 \
+  --predictions "$T/pred3.csv" > /dev/null 2>&1
+cmp -s "$T/pred.csv" "$T/pred3.csv" || fail "--jobs 3 predictions differ: $(cat "$T/pred3.csv")"
 # same image, truths 40 and 70: MAE65 = (|p-40| + |p-65|) / 2 and MAE = (|p-40| + |p-70|) / 2
 "$AGECAM" eval --model "$MODEL" --labels "$T/set/labels.csv" --root "$T/set" > "$T/eval.txt" 2>/dev/null
 grep -q "^band 65+        1 faces" "$T/eval.txt" || fail "eval table: $(cat "$T/eval.txt")"
