@@ -1,0 +1,151 @@
+/* Config table, INI parser and validation. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/ac_config.h"
+
+static int failures;
+#define CHECK(c)                                                            \
+    do {                                                                    \
+        if (!(c)) {                                                         \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+            failures++;                                                     \
+        }                                                                   \
+    } while (0)
+
+static char err[512];
+
+static int parse(struct ac_config *c, const char *text)
+{
+    ac_config_defaults(c);
+    err[0] = 0;
+    return ac_config_parse(c, "t.conf", text, err, sizeof err);
+}
+
+static void expect_error(const char *text, const char *needle)
+{
+    struct ac_config c;
+    int rc = parse(&c, text);
+    if (rc != -EINVAL || !strstr(err, needle)) {
+        fprintf(stderr, "expected error containing '%s', got rc %d '%s' for:\n%s\n", needle, rc, err,
+                text);
+        failures++;
+    }
+}
+
+static void test_good(void)
+{
+    struct ac_config c;
+    int rc = parse(&c, "# comment\n; other comment\n\n[camera]\nsource = dir:/tmp/x#y\n"
+                       "width=320\n  height = 240  \nloop = yes\n[age]\nthreads = 3\nbackend = scalar\n"
+                       "model = \"/opt/m odel.acnn\"\n[track]\nfusion_tau = 2.5\n[log]\nlevel = DEBUG\n");
+    CHECK(rc == 0);
+    CHECK(!strcmp(c.camera.source, "dir:/tmp/x#y"));
+    CHECK(c.camera.width == 320 && c.camera.height == 240 && c.camera.loop == 1);
+    CHECK(c.age.threads == 3 && c.age.backend == AC_CFG_BACKEND_SCALAR);
+    CHECK(!strcmp(c.age.model, "/opt/m odel.acnn"));
+    CHECK(c.track.fusion_tau == 2.5f && c.log.level == 3);
+    CHECK(c.camera.fps == 15); /* untouched options keep defaults */
+    CHECK(ac_config_validate(&c, err, sizeof err) == 0);
+}
+
+static void test_errors(void)
+{
+    expect_error("[camera]\nwidth = 320\nbogus = 1\n", "t.conf:3: unknown key 'bogus' in [camera]");
+    expect_error("[camera]\nfps = 500\n", "t.conf:2: camera.fps: 500 is out of range 0..240");
+    expect_error("[camera]\nfps = -1\n", "t.conf:2: camera.fps: -1 is out of range");
+    expect_error("[camera]\nfps = fast\n", "t.conf:2: camera.fps: 'fast' is not an integer");
+    expect_error("[camera]\nfps = 12.5\n", "not an integer");
+    expect_error("[camera]\nfps = 99999999999999999999\n", "not an integer");
+    expect_error("[track]\nfusion_tau = abc\n", "t.conf:2: track.fusion_tau: 'abc' is not a number");
+    expect_error("[track]\nfusion_tau = nan\n", "not a number");
+    expect_error("[track]\nfusion_tau = 0\n", "out of range");
+    expect_error("[camera]\nloop = maybe\n", "t.conf:2: camera.loop: 'maybe' is not a boolean");
+    expect_error("[age]\nbackend = gpu\n", "t.conf:2: age.backend: 'gpu' is not one of fast|scalar");
+    expect_error("\n[nosuch]\nx = 1\n", "t.conf:2: unknown section [nosuch]");
+    expect_error("[camera\n", "t.conf:1: malformed section header");
+    expect_error("width = 3\n", "t.conf:1: 'width' outside any [section]");
+    expect_error("[camera]\njust words\n", "t.conf:2: expected 'key = value'");
+    char big[2048];
+    memset(big, 'a', sizeof big);
+    memcpy(big, "[camera]\nsource = ", 18);
+    big[sizeof big - 1] = 0;
+    expect_error(big, "line too long");
+    char longval[600] = "[camera]\nsource = ";
+    memset(longval + strlen(longval), 'b', 300);
+    expect_error(longval, "longer than");
+}
+
+static void test_validate(void)
+{
+    struct ac_config c;
+    ac_config_defaults(&c);
+    CHECK(ac_config_validate(&c, err, sizeof err) == 0);
+    c.ring.capacity = 1000;
+    CHECK(ac_config_validate(&c, err, sizeof err) < 0 && strstr(err, "power of two"));
+    ac_config_defaults(&c);
+    strcpy(c.ring.mode, "0999");
+    CHECK(ac_config_validate(&c, err, sizeof err) < 0 && strstr(err, "ring.mode"));
+    ac_config_defaults(&c);
+    c.debug.save_crops = 1;
+    CHECK(ac_config_validate(&c, err, sizeof err) < 0 && strstr(err, "crops_dir"));
+    ac_config_defaults(&c);
+    strcpy(c.ring.name, "a/b");
+    CHECK(ac_config_validate(&c, err, sizeof err) < 0);
+}
+
+static void test_defaults_and_privacy(void)
+{
+    struct ac_config c;
+    ac_config_defaults(&c);
+    CHECK(c.debug.save_crops == 0); /* no image touches disk unless asked */
+    CHECK(c.debug.stall_stage == AC_STAGE_NONE);
+    /* every default re-parses from its own formatted value */
+    for (int i = 0; i < ac_option_count; i++) {
+        const struct ac_option *o = &ac_options[i];
+        char buf[AC_CFG_STR + 8], dotted[128];
+        ac_config_format(&c, o, buf, sizeof buf);
+        snprintf(dotted, sizeof dotted, "%s.%s", o->section, o->key);
+        CHECK(ac_config_find(dotted) == o);
+        struct ac_config d = c;
+        CHECK(ac_config_set(&d, o, buf, err, sizeof err) == 0);
+        CHECK(!memcmp(&d, &c, sizeof c));
+    }
+    CHECK(ac_config_find("camera") == NULL && ac_config_find("camera.nope") == NULL);
+}
+
+static void test_file(void)
+{
+    char path[] = "/tmp/agecam-cfg-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char *text = "[ring]\nname = test\ncapacity = 0x100\n";
+    CHECK(write(fd, text, strlen(text)) == (ssize_t)strlen(text));
+    close(fd);
+    struct ac_config c;
+    ac_config_defaults(&c);
+    CHECK(ac_config_load(&c, path, err, sizeof err) == 0);
+    CHECK(!strcmp(c.ring.name, "test") && c.ring.capacity == 256);
+    /* NUL bytes: not a config file */
+    FILE *f = fopen(path, "wb");
+    fwrite("[ring]\0name=x\n", 1, 14, f);
+    fclose(f);
+    CHECK(ac_config_load(&c, path, err, sizeof err) == -EINVAL && strstr(err, "NUL"));
+    unlink(path);
+    CHECK(ac_config_load(&c, path, err, sizeof err) == -ENOENT && strstr(err, path));
+}
+
+int main(void)
+{
+    test_good();
+    test_errors();
+    test_validate();
+    test_defaults_and_privacy();
+    test_file();
+    if (failures)
+        fprintf(stderr, "%d checks failed\n", failures);
+    return failures ? 1 : 0;
+}

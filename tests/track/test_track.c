@@ -1,0 +1,330 @@
+/* Tracker and age fusion on hand-made detection sequences. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "track/ac_track.h"
+
+static int failures;
+#define CHECK(c)                                                            \
+    do {                                                                    \
+        if (!(c)) {                                                         \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
+            failures++;                                                     \
+        }                                                                   \
+    } while (0)
+
+#define FRAME_NS 66666667LL /* 15 fps */
+
+static struct ac_track_event ev[64];
+
+static struct ac_tracker *make(int confirm, int max_missed)
+{
+    struct ac_track_settings s;
+    ac_track_settings_default(&s);
+    s.confirm_hits = confirm;
+    s.max_missed = max_missed;
+    struct ac_tracker *t;
+    if (ac_tracker_create(&s, &t)) {
+        fprintf(stderr, "create failed\n");
+        exit(1);
+    }
+    return t;
+}
+
+static struct ac_det box(float cx, float cy, float size)
+{
+    struct ac_det d = {cx - size / 2, cy - size / 2, size, size, 0.9f, 1.0f, NULL};
+    return d;
+}
+
+/* Distribution peaked at age a with the given spread. */
+static void gaussian(float *p, float a, float sd)
+{
+    float sum = 0;
+    for (int i = 0; i < AC_TRACK_CLASSES; i++)
+        sum += p[i] = expf(-0.5f * (i - a) * (i - a) / (sd * sd));
+    for (int i = 0; i < AC_TRACK_CLASSES; i++)
+        p[i] /= sum;
+}
+
+static void test_lifecycle(void)
+{
+    struct ac_tracker *t = make(3, 2);
+    struct ac_det d = box(100, 100, 60);
+    uint64_t id;
+    int64_t now = 0;
+    /* tentative for two frames: nothing announced, no id */
+    CHECK(ac_tracker_update(t, now, &d, 1, 1, &id, ev, 64) == 0 && id == 0);
+    now += FRAME_NS;
+    CHECK(ac_tracker_update(t, now, &d, 1, 1, &id, ev, 64) == 0 && id == 0);
+    now += FRAME_NS;
+    int n = ac_tracker_update(t, now, &d, 1, 1, &id, ev, 64);
+    CHECK(n == 1 && ev[0].kind == AC_TEV_NEW && ev[0].id == 1 && id == 1);
+    CHECK(ev[0].frames == 3 && ev[0].first_seen_ns == 0 && !ev[0].age_valid);
+    CHECK(ac_tracker_live(t) == 1);
+    /* misses 1 and 2 keep it (lost), the third ends it */
+    for (int k = 0; k < 2; k++) {
+        now += FRAME_NS;
+        CHECK(ac_tracker_update(t, now, NULL, 0, 1, NULL, ev, 64) == 0);
+        CHECK(ac_tracker_live(t) == 1);
+    }
+    now += FRAME_NS;
+    n = ac_tracker_update(t, now, NULL, 0, 1, NULL, ev, 64);
+    CHECK(n == 1 && ev[0].kind == AC_TEV_END && ev[0].id == 1);
+    CHECK(ev[0].last_seen_ns == 2 * FRAME_NS && ev[0].first_seen_ns == 0);
+    CHECK(ac_tracker_live(t) == 0);
+    /* a tentative track that misses once vanishes without any event */
+    now += FRAME_NS;
+    CHECK(ac_tracker_update(t, now, &d, 1, 1, NULL, ev, 64) == 0);
+    now += FRAME_NS;
+    CHECK(ac_tracker_update(t, now, NULL, 0, 1, NULL, ev, 64) == 0);
+    now += FRAME_NS;
+    CHECK(ac_tracker_update(t, now, &d, 1, 1, &id, ev, 64) == 0 && id == 0);
+    /* time going backwards is refused */
+    CHECK(ac_tracker_update(t, now - 1, &d, 1, 1, &id, ev, 64) < 0);
+    /* flush ends confirmed tracks only; ids keep counting */
+    for (int k = 0; k < 2; k++) {
+        now += FRAME_NS;
+        ac_tracker_update(t, now, &d, 1, 1, &id, ev, 64);
+    }
+    CHECK(id == 2);
+    n = ac_tracker_flush(t, ev, 64);
+    CHECK(n == 1 && ev[0].kind == AC_TEV_END && ev[0].id == 2);
+    CHECK(ac_tracker_live(t) == 0);
+    ac_tracker_destroy(t);
+}
+
+/* A face missing from two detector runs keeps its id, also while moving. */
+static void test_missed_frames(void)
+{
+    struct ac_tracker *t = make(2, 3);
+    uint64_t id, first = 0;
+    int64_t now = 0;
+    float x = 100;
+    for (int f = 0; f < 30; f++, now += FRAME_NS, x += 8) {
+        int gone = f == 10 || f == 11 || f == 20 || f == 21;
+        struct ac_det d = box(x, 200, 80);
+        int n = ac_tracker_update(t, now, gone ? NULL : &d, gone ? 0 : 1, 1, &id, ev, 64);
+        for (int k = 0; k < n; k++)
+            CHECK(ev[k].kind != AC_TEV_END);
+        if (f == 1)
+            first = id;
+        if (f >= 1 && !gone)
+            CHECK(id == first && id != 0);
+    }
+    /* prediction-only frames (detector not run) never count as misses */
+    for (int f = 0; f < 20; f++, now += FRAME_NS)
+        CHECK(ac_tracker_update(t, now, NULL, 0, 0, NULL, ev, 64) == 0);
+    CHECK(ac_tracker_live(t) == 1);
+    struct ac_det d = box(x, 200, 80); /* it kept moving at 8 px per frame */
+    x += 20 * 8;
+    d = box(x, 200, 80);
+    CHECK(ac_tracker_update(t, now, &d, 1, 1, &id, ev, 64) == 0 && id == first);
+    ac_tracker_destroy(t);
+}
+
+/* Two faces crossing each other's path far apart (one above the other)
+ * keep their ids; detections arrive in alternating order. */
+static void test_crossing(void)
+{
+    struct ac_tracker *t = make(2, 2);
+    uint64_t ids[2], a = 0, b = 0;
+    int64_t now = 0;
+    for (int f = 0; f < 60; f++, now += FRAME_NS) {
+        float xa = 50 + 10 * f, xb = 650 - 10 * f; /* they pass x = 350 at f = 30 */
+        struct ac_det d[2] = {box(xa, 120, 70), box(xb, 360, 70)};
+        if (f & 1) {
+            struct ac_det tmp = d[0];
+            d[0] = d[1];
+            d[1] = tmp;
+        }
+        ac_tracker_update(t, now, d, 2, 1, ids, ev, 64);
+        uint64_t ia = (f & 1) ? ids[1] : ids[0], ib = (f & 1) ? ids[0] : ids[1];
+        if (f == 1) {
+            a = ia;
+            b = ib;
+            CHECK(a && b && a != b);
+        } else if (f > 1) {
+            CHECK(ia == a);
+            CHECK(ib == b);
+        }
+    }
+    ac_tracker_destroy(t);
+}
+
+/* Faces passing close by (side by side, 1.2 box widths apart) at speed. */
+static void test_close_pass(void)
+{
+    struct ac_tracker *t = make(1, 2);
+    uint64_t ids[2], a = 0, b = 0;
+    int64_t now = 0;
+    for (int f = 0; f < 40; f++, now += FRAME_NS) {
+        float y = 50 + 12 * f;
+        struct ac_det d[2] = {box(200, y, 60), box(272, 500 - y, 60)};
+        ac_tracker_update(t, now, d, 2, 1, ids, ev, 64);
+        if (f == 0) {
+            a = ids[0];
+            b = ids[1];
+        }
+        CHECK(ids[0] == a && ids[1] == b);
+    }
+    ac_tracker_destroy(t);
+}
+
+/* Noisy per-frame estimates of a still 30-year-old: the fused age settles
+ * near 30 and moves far less than the raw estimates; few updates go out. */
+static void test_fusion_steady(void)
+{
+    struct ac_tracker *t = make(3, 3);
+    srand(7);
+    float p[AC_TRACK_CLASSES];
+    struct ac_det d = box(320, 240, 120);
+    d.prob = p;
+    int64_t now = 0;
+    int updates = 0, news = 0;
+    double raw_s = 0, raw_s2 = 0, fu_s = 0, fu_s2 = 0, prev = -1, maxstep = 0;
+    int cnt = 0;
+    uint64_t id = 0;
+    for (int f = 0; f < 300; f++, now += FRAME_NS) {
+        float raw = 30 + ((rand() % 2001) / 1000.0f - 1) * 8; /* +-8 years */
+        gaussian(p, raw, 4);
+        int n = ac_tracker_update(t, now, &d, 1, 1, &id, ev, 64);
+        for (int k = 0; k < n; k++) {
+            news += ev[k].kind == AC_TEV_NEW;
+            updates += ev[k].kind == AC_TEV_UPDATE;
+            CHECK(ev[k].age_valid);
+        }
+        struct ac_track_event e;
+        if (f < 60)
+            continue;
+        CHECK(ac_tracker_snapshot(t, id, &e) == 0);
+        raw_s += raw;
+        raw_s2 += raw * raw;
+        fu_s += e.age;
+        fu_s2 += e.age * e.age;
+        if (prev >= 0 && fabs(e.age - prev) > maxstep)
+            maxstep = fabs(e.age - prev);
+        prev = e.age;
+        cnt++;
+    }
+    double raw_sd = sqrt(raw_s2 / cnt - (raw_s / cnt) * (raw_s / cnt));
+    double fu_sd = sqrt(fu_s2 / cnt - (fu_s / cnt) * (fu_s / cnt));
+    printf("still face: raw age sd %.2f, fused sd %.2f, largest frame step %.2f, %d updates\n",
+           raw_sd, fu_sd, maxstep, updates);
+    CHECK(news == 1);
+    CHECK(raw_sd > 4);
+    CHECK(fu_sd < raw_sd / 4);
+    CHECK(maxstep < 0.5);
+    CHECK(updates <= 2);
+    int n = ac_tracker_flush(t, ev, 64);
+    CHECK(n == 1 && ev[0].age_valid);
+    printf("fused age %.2f std %.2f range %.1f..%.1f\n", ev[0].age, ev[0].std, ev[0].low,
+           ev[0].high);
+    CHECK(fabsf(ev[0].age - 30) < 2.0f);
+    CHECK(ev[0].low < ev[0].age && ev[0].age < ev[0].high);
+    CHECK(ev[0].std > 3 && ev[0].std < 10);
+    CHECK(ac_tracker_snapshot(t, id, ev) == -ENOENT);
+    ac_tracker_destroy(t);
+}
+
+/* Quality weighting: a high-quality 20 and a low-quality 50 fuse near 20;
+ * invalid distributions (NaN, all zero) are ignored. */
+static void test_fusion_quality(void)
+{
+    struct ac_tracker *t = make(1, 3);
+    float good[AC_TRACK_CLASSES], poor[AC_TRACK_CLASSES], bad[AC_TRACK_CLASSES];
+    gaussian(good, 20, 3);
+    gaussian(poor, 50, 3);
+    memset(bad, 0, sizeof bad);
+    struct ac_det d = box(320, 240, 120);
+    int64_t now = 0;
+    for (int f = 0; f < 40; f++, now += FRAME_NS) {
+        d.prob = (f & 1) ? poor : good;
+        d.quality = (f & 1) ? 0.1f : 0.9f;
+        ac_tracker_update(t, now, &d, 1, 1, NULL, ev, 64);
+    }
+    bad[3] = NAN;
+    d.prob = bad;
+    d.quality = 0.5f;
+    ac_tracker_update(t, now, &d, 1, 1, NULL, ev, 64);
+    int n = ac_tracker_flush(t, ev, 64);
+    CHECK(n == 1);
+    printf("quality-weighted age %.2f (0.9 x age 20, 0.1 x age 50)\n", ev[0].age);
+    CHECK(ev[0].age > 21 && ev[0].age < 25); /* 0.9*20 + 0.1*50 = 23 */
+    CHECK(isfinite(ev[0].std));
+    CHECK(fabsf(ev[0].quality - 0.9f) < 1e-6f);
+    ac_tracker_destroy(t);
+}
+
+/* Material change publishes an update; the estimate follows a new person
+ * within a few time constants. */
+static void test_update_on_change(void)
+{
+    struct ac_tracker *t = make(1, 3);
+    float p[AC_TRACK_CLASSES];
+    struct ac_det d = box(320, 240, 120);
+    d.prob = p;
+    int64_t now = 0;
+    int updates = 0;
+    float last = 0;
+    for (int f = 0; f < 300; f++, now += FRAME_NS) {
+        gaussian(p, f < 100 ? 25 : 45, 3);
+        int n = ac_tracker_update(t, now, &d, 1, 1, NULL, ev, 64);
+        for (int k = 0; k < n; k++) {
+            updates += ev[k].kind == AC_TEV_UPDATE;
+            last = ev[k].age;
+        }
+    }
+    CHECK(updates >= 3);
+    CHECK(fabsf(last - 45) < 2.5f);
+    ac_tracker_destroy(t);
+}
+
+static void test_summary(void)
+{
+    float p[AC_TRACK_CLASSES] = {0};
+    p[10] = 0.5f;
+    p[20] = 0.5f;
+    float m, s, lo, hi;
+    ac_track_dist_summary(p, AC_TRACK_CLASSES, 0.1f, 0.9f, &m, &s, &lo, &hi);
+    CHECK(fabsf(m - 15) < 1e-4f && fabsf(s - 5) < 1e-4f);
+    CHECK(fabsf(lo - 9.7f) < 1e-4f && fabsf(hi - 20.3f) < 1e-4f);
+}
+
+static void test_capacity(void)
+{
+    struct ac_track_settings s;
+    ac_track_settings_default(&s);
+    s.max_tracks = 2;
+    s.confirm_hits = 1;
+    struct ac_tracker *t;
+    CHECK(ac_tracker_create(&s, &t) == 0);
+    struct ac_det d[3] = {box(50, 50, 40), box(200, 50, 40), box(350, 50, 40)};
+    uint64_t ids[3];
+    CHECK(ac_tracker_update(t, 0, d, 3, 1, ids, ev, ac_tracker_max_events(t)) == 2);
+    CHECK(ids[0] && ids[1] && ids[2] == 0);
+    struct ac_det junk = {NAN, 0, 10, 10, 1, 1, NULL};
+    CHECK(ac_tracker_update(t, 1, &junk, 1, 1, ids, ev, 2) >= 0 && ids[0] == 0);
+    ac_tracker_destroy(t);
+    s.max_tracks = 0;
+    CHECK(ac_tracker_create(&s, &t) < 0);
+}
+
+int main(void)
+{
+    test_lifecycle();
+    test_missed_frames();
+    test_crossing();
+    test_close_pass();
+    test_fusion_steady();
+    test_fusion_quality();
+    test_update_on_change();
+    test_summary();
+    test_capacity();
+    if (failures)
+        fprintf(stderr, "%d checks failed\n", failures);
+    return failures ? 1 : 0;
+}
