@@ -31,8 +31,9 @@ int ac_nn_ctx_create(const struct ac_nn_model *m, const struct ac_nn_ctx_opts *o
         return -EINVAL;
     *out = NULL;
     struct ac_nn_ctx_opts o = opts ? *opts : (struct ac_nn_ctx_opts){AC_NN_FAST, 1};
-    if ((o.backend != AC_NN_SCALAR && o.backend != AC_NN_FAST) || o.threads < 0 || o.threads > 1)
-        return -EINVAL; /* multi-threaded runs are not implemented yet */
+    /* threads > 1 is accepted but runs on the calling thread for now (see ac_nn.h) */
+    if ((o.backend != AC_NN_SCALAR && o.backend != AC_NN_FAST) || o.threads < 0)
+        return -EINVAL;
     struct ac_nn_ctx *c = calloc(1, sizeof(*c));
     if (!c)
         return -ENOMEM;

@@ -38,7 +38,9 @@ enum ac_nn_backend { AC_NN_SCALAR = 0, AC_NN_FAST = 1 };
 
 struct ac_nn_ctx_opts {
     enum ac_nn_backend backend;
-    int threads; /* 0 or 1: single-threaded (only value supported for now) */
+    /* Intra-op threads. Not implemented yet: every value >= 0 runs on the
+     * calling thread. Parallelism today = one context per thread. */
+    int threads;
 };
 
 /* Reads the whole file once into one owned buffer; weights point into it. */

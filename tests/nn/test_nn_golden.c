@@ -89,18 +89,29 @@ int main(int argc, char **argv)
         for (uint32_t k = 0; k < n; k++) {
             const unsigned char *p = g + 32 + (size_t)k * (in_n + no) * 4;
             memcpy(ac_nn_input(c), p, in_n * 4); /* little-endian host assumed, as the runtime */
-            const float *ref = (const float *)(const void *)(p + in_n * 4);
-            float refv[4096];
-            memcpy(refv, ref, no * sizeof(float));
+            float *refv = malloc(no * sizeof(float)), *got = malloc(no * sizeof(float));
+            memcpy(refv, p + in_n * 4, no * sizeof(float));
             ac_nn_run(c);
-            const float *y;
-            int h, w, ch;
-            const char *name;
-            ac_nn_output(c, 0, &y, &h, &w, &ch, &name);
-            if ((uint32_t)(h * w * ch) != no || strcmp(name, "logits")) {
-                printf("FAIL: output 0 is %s %dx%dx%d, golden has %u\n", name, h, w, ch, no);
+            /* every output, flattened NHWC, concatenated in OUTS order */
+            size_t at = 0;
+            for (int o = 0; o < info->n_outputs; o++) {
+                const float *y;
+                int h, w, ch;
+                const char *name;
+                ac_nn_output(c, o, &y, &h, &w, &ch, &name);
+                size_t n1 = (size_t)h * w * ch;
+                if (at + n1 > no || (o == 0 && info->kind == AC_NN_KIND_AGE && strcmp(name, "logits"))) {
+                    printf("FAIL: outputs do not match the golden layout (%s %dx%dx%d)\n", name, h, w, ch);
+                    return 1;
+                }
+                memcpy(got + at, y, n1 * sizeof(float));
+                at += n1;
+            }
+            if (at != no) {
+                printf("FAIL: outputs hold %zu values, golden has %u\n", at, no);
                 return 1;
             }
+            const float *y = got;
             double worst = 0, refmax = 0;
             for (uint32_t i = 0; i < no; i++) {
                 double d = fabs((double)y[i] - refv[i]) / fmax(1.0, fabs(refv[i]));
@@ -111,6 +122,8 @@ int main(int argc, char **argv)
             printf("%s case %u backend %s: max rel diff %.3g (|ref| max %.3f) %s\n",
                    ok ? "ok  " : "FAIL", k, be ? "fast" : "scalar", worst, refmax, ok ? "" : "<--");
             fails += !ok;
+            free(refv);
+            free(got);
         }
         ac_nn_ctx_destroy(c);
     }
