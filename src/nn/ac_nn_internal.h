@@ -95,6 +95,12 @@ size_t ac_nn_pack_size(const struct ac_nn_op *op);
 void ac_nn_pack_op(const struct ac_nn_op *op, float *dst);
 
 uint32_t ac_nn_crc32(const void *data, size_t len);
+/* Loader helpers: message into err (if any), returns code. */
+int ac_nn_fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void *ac_nn_alloc_aligned(size_t n); /* AC_NN_ALIGN-aligned, free() it */
+int ac_nn_plan_arena(struct ac_nn_model *m, char *err, size_t errlen);
+int ac_nn_pack_weights(struct ac_nn_model *m, char *err, size_t errlen);
 /* Tests: 1 if the AVX2 copy of the fast kernels is in use; set_avx2(c, 0)
  * forces the baseline copy, set_avx2(c, 1) asks for AVX2 if the CPU has it. */
 int ac_nn_ctx_avx2(const struct ac_nn_ctx *c);

@@ -11,9 +11,7 @@
 
 #define HDR 64
 
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+int ac_nn_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -59,7 +57,7 @@ uint32_t ac_nn_crc32(const void *data, size_t len)
     return crc ^ 0xFFFFFFFFu;
 }
 
-static void *alloc_aligned(size_t n)
+void *ac_nn_alloc_aligned(size_t n)
 {
     size_t r = (n + AC_NN_ALIGN - 1) / AC_NN_ALIGN * AC_NN_ALIGN;
     return aligned_alloc(AC_NN_ALIGN, r ? r : AC_NN_ALIGN);
@@ -94,20 +92,20 @@ static int parse_sections(const uint8_t *buf, size_t len, struct section *s, cha
     size_t pos = HDR;
     while (pos < len) {
         if (len - pos < 16)
-            return fail(err, el, -EINVAL, "section header at file offset %zu truncated", pos);
+            return ac_nn_fail(err, el, -EINVAL, "section header at file offset %zu truncated", pos);
         const uint8_t *h = buf + pos;
         char tag[5] = {0};
         memcpy(tag, h, 4);
         for (int i = 0; i < 4; i++)
             if (tag[i] < 0x21 || tag[i] > 0x7e)
-                return fail(err, el, -EINVAL, "section at file offset %zu: tag is not printable ASCII",
+                return ac_nn_fail(err, el, -EINVAL, "section at file offset %zu: tag is not printable ASCII",
                             pos);
         uint32_t l = rd32(h + 4);
         if (rd32(h + 8) || rd32(h + 12))
-            return fail(err, el, -EINVAL, "section '%s': reserved fields not zero", tag);
+            return ac_nn_fail(err, el, -EINVAL, "section '%s': reserved fields not zero", tag);
         uint64_t padded = ((uint64_t)l + 15) / 16 * 16;
         if (padded > len - pos - 16)
-            return fail(err, el, -EINVAL, "section '%s' (%u bytes) runs past the end of the payload",
+            return ac_nn_fail(err, el, -EINVAL, "section '%s' (%u bytes) runs past the end of the payload",
                         tag, l);
         int k;
         for (k = 0; k < S_N; k++)
@@ -115,10 +113,10 @@ static int parse_sections(const uint8_t *buf, size_t len, struct section *s, cha
                 break;
         if (k == S_N) {
             if (!(tag[0] >= 'a' && tag[0] <= 'z'))
-                return fail(err, el, -EINVAL, "unknown critical section '%s'", tag);
+                return ac_nn_fail(err, el, -EINVAL, "unknown critical section '%s'", tag);
         } else {
             if (s[k].present)
-                return fail(err, el, -EINVAL, "section '%s' appears twice", tag);
+                return ac_nn_fail(err, el, -EINVAL, "section '%s' appears twice", tag);
             s[k].present = 1;
             s[k].p = h + 16;
             s[k].len = l;
@@ -127,22 +125,22 @@ static int parse_sections(const uint8_t *buf, size_t len, struct section *s, cha
     }
     for (int k = 0; k < S_N; k++)
         if (!s[k].present && k != S_META)
-            return fail(err, el, -EINVAL, "required section '%s' missing", known_tags[k]);
+            return ac_nn_fail(err, el, -EINVAL, "required section '%s' missing", known_tags[k]);
     return 0;
 }
 
 static int parse_info(struct ac_nn_model *m, const struct section *s, char *err, size_t el)
 {
     if (s->len != 44)
-        return fail(err, el, -EINVAL, "INFO section is %u bytes, expected 44", s->len);
+        return ac_nn_fail(err, el, -EINVAL, "INFO section is %u bytes, expected 44", s->len);
     struct ac_nn_info *in = &m->info;
     uint32_t w = rd32(s->p), h = rd32(s->p + 4), c = rd32(s->p + 8);
     if (!w || !h || !c)
-        return fail(err, el, -EINVAL, "input shape %ux%ux%u has a zero dimension", w, h, c);
+        return ac_nn_fail(err, el, -EINVAL, "input shape %ux%ux%u has a zero dimension", w, h, c);
     if (w > AC_NN_MAX_SIDE || h > AC_NN_MAX_SIDE || c > AC_NN_MAX_CH)
-        return fail(err, el, -E2BIG, "input shape %ux%ux%u exceeds the limits", w, h, c);
+        return ac_nn_fail(err, el, -E2BIG, "input shape %ux%ux%u exceeds the limits", w, h, c);
     if ((long long)w * h * c > AC_NN_MAX_TENSOR_FLOATS)
-        return fail(err, el, -E2BIG, "input tensor %ux%ux%u exceeds the limits", w, h, c);
+        return ac_nn_fail(err, el, -E2BIG, "input tensor %ux%ux%u exceeds the limits", w, h, c);
     in->input_w = (int)w;
     in->input_h = (int)h;
     in->input_c = (int)c;
@@ -150,15 +148,15 @@ static int parse_info(struct ac_nn_model *m, const struct section *s, char *err,
         in->mean[i] = rdf(s->p + 12 + 4 * i);
         in->scale[i] = rdf(s->p + 24 + 4 * i);
         if (!isfinite(in->mean[i]) || !isfinite(in->scale[i]))
-            return fail(err, el, -EINVAL, "INFO mean/scale not finite");
+            return ac_nn_fail(err, el, -EINVAL, "INFO mean/scale not finite");
     }
     uint32_t ncls = rd32(s->p + 36), kind = rd32(s->p + 40);
     if (ncls > AC_NN_MAX_CH)
-        return fail(err, el, -EINVAL, "num_classes %u out of range", ncls);
+        return ac_nn_fail(err, el, -EINVAL, "num_classes %u out of range", ncls);
     if (kind > AC_NN_KIND_DETECTOR)
-        return fail(err, el, -EINVAL, "unknown model kind %u", kind);
+        return ac_nn_fail(err, el, -EINVAL, "unknown model kind %u", kind);
     if (kind == AC_NN_KIND_AGE && ncls == 0)
-        return fail(err, el, -EINVAL, "age model with zero classes");
+        return ac_nn_fail(err, el, -EINVAL, "age model with zero classes");
     in->num_classes = (int)ncls;
     in->kind = (int)kind;
     return 0;
@@ -169,9 +167,9 @@ static int parse_meta(struct ac_nn_model *m, const struct section *s, char *err,
     if (!s->present || s->len == 0)
         return 0;
     if (memchr(s->p, 0, s->len))
-        return fail(err, el, -EINVAL, "META contains a NUL byte");
+        return ac_nn_fail(err, el, -EINVAL, "META contains a NUL byte");
     if (s->p[s->len - 1] != '\n')
-        return fail(err, el, -EINVAL, "META does not end with a newline");
+        return ac_nn_fail(err, el, -EINVAL, "META does not end with a newline");
     int lines = 0;
     for (uint32_t i = 0; i < s->len; i++)
         lines += s->p[i] == '\n';
@@ -179,14 +177,14 @@ static int parse_meta(struct ac_nn_model *m, const struct section *s, char *err,
     m->meta_key = calloc((size_t)lines, sizeof(char *));
     m->meta_val = calloc((size_t)lines, sizeof(char *));
     if (!m->meta || !m->meta_key || !m->meta_val)
-        return fail(err, el, -ENOMEM, "out of memory for META");
+        return ac_nn_fail(err, el, -ENOMEM, "out of memory for META");
     memcpy(m->meta, s->p, s->len);
     char *p = m->meta, *end = m->meta + s->len;
     while (p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));
         char *eq = memchr(p, '=', (size_t)(nl - p));
         if (!eq || eq == p)
-            return fail(err, el, -EINVAL, "META line %d is not key=value", m->n_meta + 1);
+            return ac_nn_fail(err, el, -EINVAL, "META line %d is not key=value", m->n_meta + 1);
         *eq = 0;
         *nl = 0;
         m->meta_key[m->n_meta] = p;
@@ -229,11 +227,11 @@ static int check_shape(int i, const char *name, long long h, long long w, long l
                        size_t el)
 {
     if (h < 1 || w < 1 || c < 1)
-        return fail(err, el, -EINVAL, "op %d (%s): output shape %lldx%lldx%lld not positive", i, name,
+        return ac_nn_fail(err, el, -EINVAL, "op %d (%s): output shape %lldx%lldx%lld not positive", i, name,
                     h, w, c);
     if (h > AC_NN_MAX_SIDE || w > AC_NN_MAX_SIDE || c > AC_NN_MAX_CH ||
         h * w * c > AC_NN_MAX_TENSOR_FLOATS)
-        return fail(err, el, -E2BIG, "op %d (%s): output shape %lldx%lldx%lld exceeds the limits", i,
+        return ac_nn_fail(err, el, -E2BIG, "op %d (%s): output shape %lldx%lldx%lld exceeds the limits", i,
                     name, h, w, c);
     return 0;
 }
@@ -247,15 +245,15 @@ static int parse_op(struct ac_nn_model *m, int i, const uint8_t *r, const float 
         f[k] = rd32(r + 4 * k);
     uint32_t t = f[F_OP];
     if (t < 1 || t > AC_OP_MAX_)
-        return fail(err, el, -EINVAL, "op %d: unknown op type %u", i, t);
+        return ac_nn_fail(err, el, -EINVAL, "op %d: unknown op type %u", i, t);
     const char *nm = op_names[t];
     for (int k = 0; k < F_N; k++)
         if (!(op_fields[t] & B(k)) && f[k])
-            return fail(err, el, -EINVAL, "op %d (%s): unused field %d is not zero", i, nm, k);
+            return ac_nn_fail(err, el, -EINVAL, "op %d (%s): unused field %d is not zero", i, nm, k);
     struct ac_nn_op *op = &m->ops[i];
     op->type = (int)t;
     if (f[F_IN0] > (uint32_t)i)
-        return fail(err, el, -EINVAL, "op %d (%s): input tensor %u is not an earlier tensor", i, nm,
+        return ac_nn_fail(err, el, -EINVAL, "op %d (%s): input tensor %u is not an earlier tensor", i, nm,
                     f[F_IN0]);
     op->in0 = (int)f[F_IN0];
     op->x = m->shapes[op->in0];
@@ -263,28 +261,28 @@ static int parse_op(struct ac_nn_model *m, int i, const uint8_t *r, const float 
                    (t == AC_OP_UPSAMPLE && (f[F_FLAGS] & AC_FLAG_SIZE_OF_IN1));
     if (uses_in1) {
         if (f[F_IN1] > (uint32_t)i)
-            return fail(err, el, -EINVAL, "op %d (%s): input tensor %u is not an earlier tensor", i,
+            return ac_nn_fail(err, el, -EINVAL, "op %d (%s): input tensor %u is not an earlier tensor", i,
                         nm, f[F_IN1]);
         op->in1 = (int)f[F_IN1];
         op->x1 = m->shapes[op->in1];
     } else if (f[F_IN1]) {
-        return fail(err, el, -EINVAL, "op %d (%s): in1 set but not used", i, nm);
+        return ac_nn_fail(err, el, -EINVAL, "op %d (%s): in1 set but not used", i, nm);
     }
     if (f[F_ACT] > AC_ACT_MAX_)
-        return fail(err, el, -EINVAL, "op %d (%s): unknown activation %u", i, nm, f[F_ACT]);
+        return ac_nn_fail(err, el, -EINVAL, "op %d (%s): unknown activation %u", i, nm, f[F_ACT]);
     op->act = (int)f[F_ACT];
     op->alpha = rdf(r + 4 * F_ALPHA);
     if (!isfinite(op->alpha) || (op->act != AC_ACT_LEAKY && f[F_ALPHA]))
-        return fail(err, el, -EINVAL, "op %d (%s): bad leaky alpha", i, nm);
+        return ac_nn_fail(err, el, -EINVAL, "op %d (%s): bad leaky alpha", i, nm);
     op->out_c = (int)(f[F_OUTC] <= AC_NN_MAX_CH ? f[F_OUTC] : 0);
     if ((op_fields[t] & B(F_OUTC)) && !in_range(f[F_OUTC], 1, AC_NN_MAX_CH))
-        return fail(err, el, f[F_OUTC] ? -E2BIG : -EINVAL, "op %d (%s): out_c %u out of range", i,
+        return ac_nn_fail(err, el, f[F_OUTC] ? -E2BIG : -EINVAL, "op %d (%s): out_c %u out of range", i,
                     nm, f[F_OUTC]);
     if (op_fields[t] & B(F_KH)) {
         if (!in_range(f[F_KH], 1, AC_NN_MAX_SIDE) || !in_range(f[F_KW], 1, AC_NN_MAX_SIDE) ||
             !in_range(f[F_SH], 1, AC_NN_MAX_SIDE) || !in_range(f[F_SW], 1, AC_NN_MAX_SIDE) ||
             f[F_PH] > AC_NN_MAX_SIDE || f[F_PW] > AC_NN_MAX_SIDE)
-            return fail(err, el, -EINVAL, "op %d (%s): kernel/stride/padding out of range", i, nm);
+            return ac_nn_fail(err, el, -EINVAL, "op %d (%s): kernel/stride/padding out of range", i, nm);
         op->kh = (int)f[F_KH];
         op->kw = (int)f[F_KW];
         op->sh = (int)f[F_SH];
@@ -301,15 +299,15 @@ static int parse_op(struct ac_nn_model *m, int i, const uint8_t *r, const float 
     case AC_OP_CONV: {
         if (op->flags & ~(AC_FLAG_BIAS | AC_FLAG_BN_FOLDED) ||
             ((op->flags & AC_FLAG_BN_FOLDED) && !has_bias))
-            return fail(err, el, -EINVAL, "op %d (CONV): bad flags %u", i, f[F_FLAGS]);
+            return ac_nn_fail(err, el, -EINVAL, "op %d (CONV): bad flags %u", i, f[F_FLAGS]);
         uint32_t g = f[F_GROUPS];
         if (g < 1 || (uint32_t)x.c % g || (uint32_t)op->out_c % g)
-            return fail(err, el, -EINVAL,
+            return ac_nn_fail(err, el, -EINVAL,
                         "op %d (CONV): groups %u must divide input channels %d and out_c %d", i, g,
                         x.c, op->out_c);
         op->groups = (int)g;
         if (x.h + 2ll * op->ph < op->kh || x.w + 2ll * op->pw < op->kw)
-            return fail(err, el, -EINVAL, "op %d (CONV): kernel %dx%d larger than padded input %dx%d",
+            return ac_nn_fail(err, el, -EINVAL, "op %d (CONV): kernel %dx%d larger than padded input %dx%d",
                         i, op->kh, op->kw, x.h, x.w);
         oh = (x.h + 2ll * op->ph - op->kh) / op->sh + 1;
         ow = (x.w + 2ll * op->pw - op->kw) / op->sw + 1;
@@ -320,7 +318,7 @@ static int parse_op(struct ac_nn_model *m, int i, const uint8_t *r, const float 
     }
     case AC_OP_FC:
         if (op->flags & ~AC_FLAG_BIAS)
-            return fail(err, el, -EINVAL, "op %d (FC): bad flags %u", i, f[F_FLAGS]);
+            return ac_nn_fail(err, el, -EINVAL, "op %d (FC): bad flags %u", i, f[F_FLAGS]);
         oh = ow = 1;
         oc = op->out_c;
         need = (long long)op->out_c * x.h * x.w * x.c;
@@ -328,12 +326,12 @@ static int parse_op(struct ac_nn_model *m, int i, const uint8_t *r, const float 
         break;
     case AC_OP_ADD:
         if (op->x1.h != x.h || op->x1.w != x.w || op->x1.c != x.c)
-            return fail(err, el, -EINVAL, "op %d (ADD): input shapes %dx%dx%d and %dx%dx%d differ", i,
+            return ac_nn_fail(err, el, -EINVAL, "op %d (ADD): input shapes %dx%dx%d and %dx%dx%d differ", i,
                         x.h, x.w, x.c, op->x1.h, op->x1.w, op->x1.c);
         break;
     case AC_OP_SE:
         if (op->flags != AC_FLAG_BIAS)
-            return fail(err, el, -EINVAL, "op %d (SE): flags must be 1 (biases), got %u", i, f[F_FLAGS]);
+            return ac_nn_fail(err, el, -EINVAL, "op %d (SE): flags must be 1 (biases), got %u", i, f[F_FLAGS]);
         need = 2ll * op->out_c * x.c + op->out_c + x.c;
         has_bias = 0; /* biases are inside need */
         macs = 2ll * op->out_c * x.c + 2ll * x.h * x.w * x.c;
@@ -343,21 +341,21 @@ static int parse_op(struct ac_nn_model *m, int i, const uint8_t *r, const float 
         break;
     case AC_OP_CONCAT:
         if (op->x1.h != x.h || op->x1.w != x.w)
-            return fail(err, el, -EINVAL, "op %d (CONCAT): spatial sizes %dx%d and %dx%d differ", i,
+            return ac_nn_fail(err, el, -EINVAL, "op %d (CONCAT): spatial sizes %dx%d and %dx%d differ", i,
                         x.h, x.w, op->x1.h, op->x1.w);
         oc = (long long)x.c + op->x1.c;
         break;
     case AC_OP_UPSAMPLE:
         if (op->flags & ~AC_FLAG_SIZE_OF_IN1)
-            return fail(err, el, -EINVAL, "op %d (UPSAMPLE): bad flags %u", i, f[F_FLAGS]);
+            return ac_nn_fail(err, el, -EINVAL, "op %d (UPSAMPLE): bad flags %u", i, f[F_FLAGS]);
         if (op->flags) {
             if (f[F_SH] || f[F_SW])
-                return fail(err, el, -EINVAL, "op %d (UPSAMPLE): factors given with size-of-in1", i);
+                return ac_nn_fail(err, el, -EINVAL, "op %d (UPSAMPLE): factors given with size-of-in1", i);
             oh = op->x1.h;
             ow = op->x1.w;
         } else {
             if (!in_range(f[F_SH], 1, AC_NN_MAX_SIDE) || !in_range(f[F_SW], 1, AC_NN_MAX_SIDE))
-                return fail(err, el, -EINVAL, "op %d (UPSAMPLE): factor %ux%u out of range", i,
+                return ac_nn_fail(err, el, -EINVAL, "op %d (UPSAMPLE): factor %ux%u out of range", i,
                             f[F_SH], f[F_SW]);
             op->sh = (int)f[F_SH];
             op->sw = (int)f[F_SW];
@@ -367,10 +365,10 @@ static int parse_op(struct ac_nn_model *m, int i, const uint8_t *r, const float 
         break;
     case AC_OP_MAXPOOL:
         if (op->ph >= op->kh || op->pw >= op->kw)
-            return fail(err, el, -EINVAL, "op %d (MAXPOOL): padding must be smaller than the window",
+            return ac_nn_fail(err, el, -EINVAL, "op %d (MAXPOOL): padding must be smaller than the window",
                         i);
         if (x.h + 2ll * op->ph < op->kh || x.w + 2ll * op->pw < op->kw)
-            return fail(err, el, -EINVAL, "op %d (MAXPOOL): window larger than padded input", i);
+            return ac_nn_fail(err, el, -EINVAL, "op %d (MAXPOOL): window larger than padded input", i);
         oh = (x.h + 2ll * op->ph - op->kh) / op->sh + 1;
         ow = (x.w + 2ll * op->pw - op->kw) / op->sw + 1;
         break;
@@ -383,10 +381,10 @@ static int parse_op(struct ac_nn_model *m, int i, const uint8_t *r, const float 
     if (op_fields[t] & B(F_WOFF)) {
         long long total = need + (has_bias ? op->out_c : 0);
         if ((uint64_t)total != f[F_WCOUNT])
-            return fail(err, el, -EINVAL, "op %d (%s): w_count %u, shape needs %lld floats", i, nm,
+            return ac_nn_fail(err, el, -EINVAL, "op %d (%s): w_count %u, shape needs %lld floats", i, nm,
                         f[F_WCOUNT], total);
         if ((uint64_t)f[F_WOFF] + f[F_WCOUNT] > blob_floats)
-            return fail(err, el, -EINVAL,
+            return ac_nn_fail(err, el, -EINVAL,
                         "op %d (%s): weights [%u, +%u) outside the %llu-float WGHT blob", i, nm,
                         f[F_WOFF], f[F_WCOUNT], (unsigned long long)blob_floats);
         op->w = blob + f[F_WOFF];
@@ -404,183 +402,73 @@ static int parse_op(struct ac_nn_model *m, int i, const uint8_t *r, const float 
 static int parse_outs(struct ac_nn_model *m, const struct section *s, char *err, size_t el)
 {
     if (s->len < 4)
-        return fail(err, el, -EINVAL, "OUTS section truncated");
+        return ac_nn_fail(err, el, -EINVAL, "OUTS section truncated");
     uint32_t n = rd32(s->p);
     if (!in_range(n, 1, AC_NN_MAX_OUTPUTS))
-        return fail(err, el, -EINVAL, "model declares %u outputs (need 1..%d)", n, AC_NN_MAX_OUTPUTS);
+        return ac_nn_fail(err, el, -EINVAL, "model declares %u outputs (need 1..%d)", n, AC_NN_MAX_OUTPUTS);
     size_t pos = 4;
     for (uint32_t k = 0; k < n; k++) {
         if (s->len - pos < 8)
-            return fail(err, el, -EINVAL, "OUTS entry %u truncated", k);
+            return ac_nn_fail(err, el, -EINVAL, "OUTS entry %u truncated", k);
         uint32_t id = rd32(s->p + pos), nl = rd32(s->p + pos + 4);
         pos += 8;
         if (id >= (uint32_t)m->n_tensors)
-            return fail(err, el, -EINVAL, "output %u: tensor id %u out of range (%d tensors)", k, id,
+            return ac_nn_fail(err, el, -EINVAL, "output %u: tensor id %u out of range (%d tensors)", k, id,
                         m->n_tensors);
         if (!in_range(nl, 1, AC_NN_MAX_NAME))
-            return fail(err, el, -EINVAL, "output %u: name length %u out of range", k, nl);
+            return ac_nn_fail(err, el, -EINVAL, "output %u: name length %u out of range", k, nl);
         size_t padded = (nl + 3u) & ~3u;
         if (s->len - pos < padded)
-            return fail(err, el, -EINVAL, "output %u: name runs past the OUTS section", k);
+            return ac_nn_fail(err, el, -EINVAL, "output %u: name runs past the OUTS section", k);
         for (uint32_t j = 0; j < padded; j++) {
             unsigned char ch = s->p[pos + j];
             int ok = j < nl ? (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
                                   (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == '-'
                             : ch == 0;
             if (!ok)
-                return fail(err, el, -EINVAL, "output %u: bad character in name", k);
+                return ac_nn_fail(err, el, -EINVAL, "output %u: bad character in name", k);
         }
         memcpy(m->out_name[k], s->p + pos, nl);
         m->out_name[k][nl] = 0;
         pos += padded;
         for (uint32_t j = 0; j < k; j++)
             if (!strcmp(m->out_name[j], m->out_name[k]))
-                return fail(err, el, -EINVAL, "output name '%s' used twice", m->out_name[k]);
+                return ac_nn_fail(err, el, -EINVAL, "output name '%s' used twice", m->out_name[k]);
         m->out_id[k] = (int)id;
     }
     if (pos != s->len)
-        return fail(err, el, -EINVAL, "OUTS section has %zu trailing bytes", s->len - pos);
+        return ac_nn_fail(err, el, -EINVAL, "OUTS section has %zu trailing bytes", s->len - pos);
     m->info.n_outputs = (int)n;
-    return 0;
-}
-
-/* Greedy first-fit placement by lifetime. The input and outputs live for the
- * whole run so callers can rerun without rewriting the input and read every
- * output after the run. */
-static int plan_arena(struct ac_nn_model *m, char *err, size_t el)
-{
-    int n = m->n_tensors;
-    int *last = malloc(sizeof(int) * (size_t)n);
-    int *active = malloc(sizeof(int) * (size_t)n); /* tensor ids sorted by offset */
-    size_t *size = malloc(sizeof(size_t) * (size_t)n);
-    m->offset = malloc(sizeof(size_t) * (size_t)n);
-    int rc = 0;
-    if (!last || !active || !size || !m->offset) {
-        rc = fail(err, el, -ENOMEM, "out of memory planning the arena");
-        goto out;
-    }
-    for (int t = 0; t < n; t++) {
-        last[t] = t - 1;
-        const struct ac_nn_shape *s = &m->shapes[t];
-        size_t b = (size_t)s->h * s->w * s->c * sizeof(float);
-        size[t] = (b + AC_NN_ALIGN - 1) / AC_NN_ALIGN * AC_NN_ALIGN;
-    }
-    for (int i = 0; i < m->n_ops; i++) {
-        const struct ac_nn_op *op = &m->ops[i];
-        last[op->in0] = i;
-        if (op->type == AC_OP_ADD || op->type == AC_OP_CONCAT ||
-            (op->type == AC_OP_UPSAMPLE && op->flags))
-            last[op->in1] = i;
-    }
-    last[0] = m->n_ops;
-    for (int k = 0; k < m->info.n_outputs; k++)
-        last[m->out_id[k]] = m->n_ops;
-    int na = 0;
-    size_t top = 0;
-    for (int t = 0; t < n; t++) {
-        int def = t - 1, j = 0;
-        for (int k = 0; k < na; k++) /* drop buffers dead before t is written */
-            if (last[active[k]] >= def)
-                active[j++] = active[k];
-        na = j;
-        size_t off = 0;
-        int pos = 0;
-        for (; pos < na; pos++) {
-            int a = active[pos];
-            if (m->offset[a] >= off + size[t])
-                break;
-            if (m->offset[a] + size[a] > off)
-                off = m->offset[a] + size[a];
-        }
-        m->offset[t] = off;
-        memmove(active + pos + 1, active + pos, sizeof(int) * (size_t)(na - pos));
-        active[pos] = t;
-        na++;
-        if (off + size[t] > top)
-            top = off + size[t];
-        if (top > (size_t)AC_NN_MAX_ARENA) {
-            rc = fail(err, el, -E2BIG, "activation arena exceeds %lld MiB", AC_NN_MAX_ARENA >> 20);
-            goto out;
-        }
-    }
-    m->arena_bytes = top;
-    for (int i = 0; i < m->n_ops; i++)
-        if (m->ops[i].type == AC_OP_SE) {
-            size_t s = (size_t)m->ops[i].x.c + (size_t)m->ops[i].out_c;
-            if (s > m->scratch_floats)
-                m->scratch_floats = s;
-        }
-    if (top + m->scratch_floats * sizeof(float) > (size_t)AC_NN_MAX_ARENA)
-        rc = fail(err, el, -E2BIG, "activation arena exceeds %lld MiB", AC_NN_MAX_ARENA >> 20);
-out:
-    free(last);
-    free(active);
-    free(size);
-    return rc;
-}
-
-static int pack_weights(struct ac_nn_model *m, char *err, size_t el)
-{
-    size_t total = 0;
-    for (int i = 0; i < m->n_ops; i++) {
-        struct ac_nn_op *op = &m->ops[i];
-        size_t n = ac_nn_pack_size(op);
-        /* padding to blocks must not blow up a hostile file's footprint:
-         * such ops simply run on the scalar path */
-        size_t wcount = 0;
-        if (op->type == AC_OP_CONV)
-            wcount = (size_t)op->out_c * op->kh * op->kw * (op->x.c / op->groups);
-        else if (op->type == AC_OP_FC)
-            wcount = (size_t)op->out_c * op->x.h * op->x.w * op->x.c;
-        if (n > 4 * wcount + 4096)
-            n = 0;
-        op->packed_floats = n;
-        total += (n + 15) / 16 * 16;
-    }
-    if (!total)
-        return 0;
-    m->packed = alloc_aligned(total * sizeof(float));
-    if (!m->packed)
-        return fail(err, el, -ENOMEM, "out of memory for packed weights (%zu floats)", total);
-    float *p = m->packed;
-    for (int i = 0; i < m->n_ops; i++) {
-        struct ac_nn_op *op = &m->ops[i];
-        if (!op->packed_floats)
-            continue;
-        ac_nn_pack_op(op, p);
-        op->packed = p;
-        p += (op->packed_floats + 15) / 16 * 16;
-    }
     return 0;
 }
 
 static int check_header(const uint8_t *d, size_t len, char *err, size_t el)
 {
     if (len < HDR)
-        return fail(err, el, -EINVAL, "file too short for the header (%zu bytes, need %d)", len, HDR);
+        return ac_nn_fail(err, el, -EINVAL, "file too short for the header (%zu bytes, need %d)", len, HDR);
     if (memcmp(d, "ACNNMDL\0", 8))
-        return fail(err, el, -EINVAL, "bad magic: not an .acnn model file");
+        return ac_nn_fail(err, el, -EINVAL, "bad magic: not an .acnn model file");
     if (rd32(d + 8) != 1)
-        return fail(err, el, -EINVAL, "unsupported format version %u (this runtime reads 1)",
+        return ac_nn_fail(err, el, -EINVAL, "unsupported format version %u (this runtime reads 1)",
                     rd32(d + 8));
     if (rd32(d + 12) != HDR)
-        return fail(err, el, -EINVAL, "header size %u, expected %d", rd32(d + 12), HDR);
+        return ac_nn_fail(err, el, -EINVAL, "header size %u, expected %d", rd32(d + 12), HDR);
     if (len > (size_t)AC_NN_MAX_FILE)
-        return fail(err, el, -E2BIG, "file of %zu bytes exceeds the %lld MiB limit", len,
+        return ac_nn_fail(err, el, -E2BIG, "file of %zu bytes exceeds the %lld MiB limit", len,
                     AC_NN_MAX_FILE >> 20);
     uint64_t psize = rd64(d + 16);
     if (psize > len - HDR)
-        return fail(err, el, -EINVAL, "payload size %llu larger than the file allows (%zu)",
+        return ac_nn_fail(err, el, -EINVAL, "payload size %llu larger than the file allows (%zu)",
                     (unsigned long long)psize, len - HDR);
     if (psize < len - HDR)
-        return fail(err, el, -EINVAL, "%zu bytes of trailing garbage after the payload",
+        return ac_nn_fail(err, el, -EINVAL, "%zu bytes of trailing garbage after the payload",
                     (size_t)(len - HDR - psize));
     for (int i = 28; i < HDR; i++)
         if (d[i])
-            return fail(err, el, -EINVAL, "reserved header bytes not zero");
+            return ac_nn_fail(err, el, -EINVAL, "reserved header bytes not zero");
     uint32_t crc = ac_nn_crc32(d + HDR, len - HDR);
     if (crc != rd32(d + 24))
-        return fail(err, el, -EINVAL, "payload CRC mismatch (file says %08x, data is %08x)",
+        return ac_nn_fail(err, el, -EINVAL, "payload CRC mismatch (file says %08x, data is %08x)",
                     rd32(d + 24), crc);
 
     return 0;
@@ -599,7 +487,7 @@ static int load_owned(uint8_t *buf, size_t len, struct ac_nn_model **out, char *
     struct ac_nn_model *m = calloc(1, sizeof(*m));
     if (!m) {
         free(buf);
-        return fail(err, el, -ENOMEM, "out of memory");
+        return ac_nn_fail(err, el, -ENOMEM, "out of memory");
     }
     m->buf = buf;
     m->len = len;
@@ -608,21 +496,21 @@ static int load_owned(uint8_t *buf, size_t len, struct ac_nn_model **out, char *
         (rc = parse_meta(m, &s[S_META], err, el)))
         goto bad;
     if (s[S_WGHT].len % 4) {
-        rc = fail(err, el, -EINVAL, "WGHT size %u is not a multiple of 4", s[S_WGHT].len);
+        rc = ac_nn_fail(err, el, -EINVAL, "WGHT size %u is not a multiple of 4", s[S_WGHT].len);
         goto bad;
     }
     if (s[S_GRPH].len < 4) {
-        rc = fail(err, el, -EINVAL, "GRPH section truncated");
+        rc = ac_nn_fail(err, el, -EINVAL, "GRPH section truncated");
         goto bad;
     }
     uint32_t n_ops = rd32(s[S_GRPH].p);
     if (!in_range(n_ops, 1, AC_NN_MAX_OPS)) {
-        rc = fail(err, el, n_ops ? -E2BIG : -EINVAL, "graph has %u ops (need 1..%d)", n_ops,
+        rc = ac_nn_fail(err, el, n_ops ? -E2BIG : -EINVAL, "graph has %u ops (need 1..%d)", n_ops,
                   AC_NN_MAX_OPS);
         goto bad;
     }
     if (s[S_GRPH].len != 4 + 64ull * n_ops) {
-        rc = fail(err, el, -EINVAL, "GRPH is %u bytes, %u ops need %llu", s[S_GRPH].len, n_ops,
+        rc = ac_nn_fail(err, el, -EINVAL, "GRPH is %u bytes, %u ops need %llu", s[S_GRPH].len, n_ops,
                   4 + 64ull * n_ops);
         goto bad;
     }
@@ -631,7 +519,7 @@ static int load_owned(uint8_t *buf, size_t len, struct ac_nn_model **out, char *
     m->ops = calloc(n_ops, sizeof(*m->ops));
     m->shapes = calloc(n_ops + 1, sizeof(*m->shapes));
     if (!m->ops || !m->shapes) {
-        rc = fail(err, el, -ENOMEM, "out of memory for %u ops", n_ops);
+        rc = ac_nn_fail(err, el, -ENOMEM, "out of memory for %u ops", n_ops);
         goto bad;
     }
     m->shapes[0] = (struct ac_nn_shape){m->info.input_h, m->info.input_w, m->info.input_c};
@@ -645,12 +533,12 @@ static int load_owned(uint8_t *buf, size_t len, struct ac_nn_model **out, char *
     if (m->info.kind == AC_NN_KIND_AGE) {
         const struct ac_nn_shape *o = &m->shapes[m->out_id[0]];
         if ((long long)o->h * o->w * o->c != m->info.num_classes) {
-            rc = fail(err, el, -EINVAL, "age model: output 0 has %d values, num_classes is %d",
+            rc = ac_nn_fail(err, el, -EINVAL, "age model: output 0 has %d values, num_classes is %d",
                       o->h * o->w * o->c, m->info.num_classes);
             goto bad;
         }
     }
-    if ((rc = plan_arena(m, err, el)) || (rc = pack_weights(m, err, el)))
+    if ((rc = ac_nn_plan_arena(m, err, el)) || (rc = ac_nn_pack_weights(m, err, el)))
         goto bad;
     *out = m;
     return 0;
@@ -665,14 +553,14 @@ int ac_nn_model_load_mem(const void *data, size_t len, struct ac_nn_model **out,
     if (err && el)
         err[0] = 0;
     if (!out || (!data && len))
-        return fail(err, el, -EINVAL, "bad arguments");
+        return ac_nn_fail(err, el, -EINVAL, "bad arguments");
     *out = NULL;
     if (len > (size_t)AC_NN_MAX_FILE)
-        return fail(err, el, -E2BIG, "file of %zu bytes exceeds the %lld MiB limit", len,
+        return ac_nn_fail(err, el, -E2BIG, "file of %zu bytes exceeds the %lld MiB limit", len,
                     AC_NN_MAX_FILE >> 20);
-    uint8_t *buf = alloc_aligned(len);
+    uint8_t *buf = ac_nn_alloc_aligned(len);
     if (!buf)
-        return fail(err, el, -ENOMEM, "out of memory copying %zu bytes", len);
+        return ac_nn_fail(err, el, -ENOMEM, "out of memory copying %zu bytes", len);
     if (len)
         memcpy(buf, data, len);
     return load_owned(buf, len, out, err, el);
@@ -681,25 +569,25 @@ int ac_nn_model_load_mem(const void *data, size_t len, struct ac_nn_model **out,
 int ac_nn_model_load(const char *path, struct ac_nn_model **out, char *err, size_t el)
 {
     if (!path || !out)
-        return fail(err, el, -EINVAL, "bad arguments");
+        return ac_nn_fail(err, el, -EINVAL, "bad arguments");
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return fail(err, el, -errno, "%s: %s", path, strerror(errno));
+        return ac_nn_fail(err, el, -errno, "%s: %s", path, strerror(errno));
     int rc = 0;
     uint8_t *buf = NULL;
     long sz = -1;
     if (fseek(f, 0, SEEK_END) == 0)
         sz = ftell(f);
     if (sz < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        rc = fail(err, el, -EIO, "%s: cannot determine size", path);
+        rc = ac_nn_fail(err, el, -EIO, "%s: cannot determine size", path);
     } else if ((long long)sz > AC_NN_MAX_FILE) {
-        rc = fail(err, el, -E2BIG, "%s: %ld bytes exceeds the %lld MiB limit", path, sz,
+        rc = ac_nn_fail(err, el, -E2BIG, "%s: %ld bytes exceeds the %lld MiB limit", path, sz,
                   AC_NN_MAX_FILE >> 20);
-    } else if (!(buf = alloc_aligned((size_t)sz))) {
-        rc = fail(err, el, -ENOMEM, "%s: out of memory", path);
+    } else if (!(buf = ac_nn_alloc_aligned((size_t)sz))) {
+        rc = ac_nn_fail(err, el, -ENOMEM, "%s: out of memory", path);
     } else if (fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-        rc = fail(err, el, -EIO, "%s: read error", path);
+        rc = ac_nn_fail(err, el, -EIO, "%s: read error", path);
     }
     fclose(f);
     if (!rc) {
