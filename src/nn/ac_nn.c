@@ -5,6 +5,11 @@
 #include <string.h>
 
 #include "nn/ac_nn_internal.h"
+#include "nn/ac_nn_pool.h"
+
+#define AC_NN_MAX_THREADS 16
+/* below this many MACs an op is not worth waking the workers for */
+#define AC_NN_SPLIT_MACS 200000
 
 static int cpu_has_avx2(void)
 {
@@ -18,9 +23,9 @@ static int cpu_has_avx2(void)
 
 #ifndef AC_NN_HAVE_AVX2
 int ac_nn_fast_op_avx2(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
-                       float *scratch)
+                       float *scratch, int part, int nparts)
 {
-    return ac_nn_fast_op(op, x, x1, y, scratch);
+    return ac_nn_fast_op(op, x, x1, y, scratch, part, nparts);
 }
 #endif
 
@@ -31,8 +36,8 @@ int ac_nn_ctx_create(const struct ac_nn_model *m, const struct ac_nn_ctx_opts *o
         return -EINVAL;
     *out = NULL;
     struct ac_nn_ctx_opts o = opts ? *opts : (struct ac_nn_ctx_opts){AC_NN_FAST, 1};
-    /* threads > 1 is accepted but runs on the calling thread for now (see ac_nn.h) */
-    if ((o.backend != AC_NN_SCALAR && o.backend != AC_NN_FAST) || o.threads < 0)
+    if ((o.backend != AC_NN_SCALAR && o.backend != AC_NN_FAST) || o.threads < 0 ||
+        o.threads > AC_NN_MAX_THREADS)
         return -EINVAL;
     struct ac_nn_ctx *c = calloc(1, sizeof(*c));
     if (!c)
@@ -40,6 +45,16 @@ int ac_nn_ctx_create(const struct ac_nn_model *m, const struct ac_nn_ctx_opts *o
     c->m = m;
     c->backend = o.backend;
     c->use_avx2 = o.backend == AC_NN_FAST && cpu_has_avx2();
+    /* the scalar backend is the reference: always one thread */
+    c->threads = o.backend == AC_NN_FAST && o.threads > 1 ? o.threads : 1;
+    c->split_macs = AC_NN_SPLIT_MACS;
+    if (c->threads > 1) {
+        int rc = ac_nn_pool_create(c->threads - 1, &c->pool);
+        if (rc) {
+            ac_nn_ctx_destroy(c);
+            return rc;
+        }
+    }
     c->arena_bytes = m->arena_bytes + m->scratch_floats * sizeof(float);
     size_t rounded = (c->arena_bytes + AC_NN_ALIGN - 1) / AC_NN_ALIGN * AC_NN_ALIGN;
     c->arena = aligned_alloc(AC_NN_ALIGN, rounded ? rounded : AC_NN_ALIGN);
@@ -61,6 +76,7 @@ void ac_nn_ctx_destroy(struct ac_nn_ctx *c)
 {
     if (!c)
         return;
+    ac_nn_pool_destroy(c->pool);
     free(c->arena);
     free(c->t);
     free(c);
@@ -71,18 +87,52 @@ float *ac_nn_input(struct ac_nn_ctx *c)
     return c ? c->t[0] : NULL;
 }
 
-void ac_nn_run_op(struct ac_nn_ctx *c, int i)
+static int fast_part(struct ac_nn_ctx *c, int i, int part, int nparts)
 {
     const struct ac_nn_op *op = &c->m->ops[i];
     const float *x = c->t[op->in0], *x1 = c->t[op->in1];
     float *y = c->t[i + 1];
+    return c->use_avx2 ? ac_nn_fast_op_avx2(op, x, x1, y, c->scratch, part, nparts)
+                       : ac_nn_fast_op(op, x, x1, y, c->scratch, part, nparts);
+}
+
+struct split_job {
+    struct ac_nn_ctx *c;
+    int op;
+};
+
+static void split_part(void *arg, int part, int nparts)
+{
+    struct split_job *j = arg;
+    fast_part(j->c, j->op, part, nparts);
+}
+
+static int splittable(const struct ac_nn_ctx *c, const struct ac_nn_op *op)
+{
+    if (op->type != AC_OP_CONV || !op->packed)
+        return 0;
+    double macs = (double)op->y.h * op->y.w * op->y.c * op->kh * op->kw * (op->x.c / op->groups);
+    return macs >= c->split_macs;
+}
+
+void ac_nn_ctx_set_split_macs(struct ac_nn_ctx *c, double macs)
+{
+    c->split_macs = macs;
+}
+
+void ac_nn_run_op(struct ac_nn_ctx *c, int i)
+{
+    const struct ac_nn_op *op = &c->m->ops[i];
     if (c->backend == AC_NN_FAST) {
-        int rc = c->use_avx2 ? ac_nn_fast_op_avx2(op, x, x1, y, c->scratch)
-                             : ac_nn_fast_op(op, x, x1, y, c->scratch);
-        if (rc == 0)
+        if (c->pool && splittable(c, op)) {
+            struct split_job j = {c, i};
+            ac_nn_pool_run(c->pool, split_part, &j);
+            return;
+        }
+        if (fast_part(c, i, 0, 1) == 0)
             return;
     }
-    ac_nn_scalar_op(op, x, x1, y, c->scratch);
+    ac_nn_scalar_op(op, c->t[op->in0], c->t[op->in1], c->t[i + 1], c->scratch);
 }
 
 int ac_nn_run(struct ac_nn_ctx *c)

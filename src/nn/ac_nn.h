@@ -38,8 +38,9 @@ enum ac_nn_backend { AC_NN_SCALAR = 0, AC_NN_FAST = 1 };
 
 struct ac_nn_ctx_opts {
     enum ac_nn_backend backend;
-    /* Intra-op threads. Not implemented yet: every value >= 0 runs on the
-     * calling thread. Parallelism today = one context per thread. */
+    /* 0 or 1: run on the calling thread. N > 1 (max 16, fast backend only):
+     * the context starts N - 1 workers that share each large convolution
+     * by output rows; results are bit-identical to 1 thread. */
     int threads;
 };
 

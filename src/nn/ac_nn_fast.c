@@ -107,10 +107,11 @@ static int nblocks(int og)
 }
 
 /* 1x1, stride 1, no padding: the NHWC image is a [pixels][c] matrix. */
-static void conv1x1(const struct ac_nn_op *op, const float *x, float *y)
+static void conv1x1(const struct ac_nn_op *op, const float *x, float *y, int part, int nparts)
 {
     int g = op->groups, cig = op->x.c / g, og = op->out_c / g, nob = nblocks(og);
-    int rows = op->y.h * op->y.w;
+    int all = op->y.h * op->y.w;
+    int r0 = (int)((long long)all * part / nparts), rows = (int)((long long)all * (part + 1) / nparts);
     const float *bias = op->packed + (size_t)g * nob * cig * AC_NN_OB;
     for (int gi = 0; gi < g; gi++)
         for (int b = 0; b < nob; b++) {
@@ -122,7 +123,7 @@ static void conv1x1(const struct ac_nn_op *op, const float *x, float *y)
                 .b = bias + (size_t)(gi * nob + b) * AC_NN_OB,
                 .k = cig, .n = n, .act = op->act, .alpha = op->alpha};
             /* row blocks of 60 keep the touched input rows in L1 */
-            for (int r = 0; r < rows; r += 60) {
+            for (int r = r0; r < rows; r += 60) {
                 struct gemm_args s = a;
                 s.x += (size_t)r * s.xs;
                 s.y += (size_t)r * s.ys;
@@ -147,13 +148,13 @@ static void fc(const struct ac_nn_op *op, const float *x, float *y)
 
 /* General direct convolution: per output pixel, sum the valid taps only, so
  * padding costs no branches inside the channel loop. */
-static void conv_direct(const struct ac_nn_op *op, const float *x, float *y)
+static void conv_direct(const struct ac_nn_op *op, const float *x, float *y, int oy0, int oy1)
 {
     const struct ac_nn_shape X = op->x, Y = op->y;
     int g = op->groups, cig = X.c / g, og = op->out_c / g, nob = nblocks(og);
     size_t kblk = (size_t)op->kh * op->kw * cig * AC_NN_OB;
     const float *bias = op->packed + (size_t)g * nob * kblk;
-    for (int oy = 0; oy < Y.h; oy++) {
+    for (int oy = oy0; oy < oy1; oy++) {
         int iy0 = oy * op->sh - op->ph;
         int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = X.h - iy0 < op->kh ? X.h - iy0 : op->kh;
         for (int ox = 0; ox < Y.w; ox++) {
@@ -219,12 +220,12 @@ static inline __attribute__((always_inline)) void dw_block(const struct dw_args 
     memcpy(a->y, t, sizeof(float) * 8 * (size_t)nvec);
 }
 
-static void conv_dw(const struct ac_nn_op *op, const float *x, float *y)
+static void conv_dw(const struct ac_nn_op *op, const float *x, float *y, int oy0, int oy1)
 {
     const struct ac_nn_shape X = op->x, Y = op->y;
     const int C = X.c;
     const float *bias = op->packed + (size_t)op->kh * op->kw * C;
-    for (int oy = 0; oy < Y.h; oy++) {
+    for (int oy = oy0; oy < oy1; oy++) {
         int iy0 = oy * op->sh - op->ph;
         int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = X.h - iy0 < op->kh ? X.h - iy0 : op->kh;
         for (int ox = 0; ox < Y.w; ox++) {
@@ -313,8 +314,21 @@ static void add(const struct ac_nn_op *op, const float *a, const float *b, float
 }
 
 int AC_NN_FAST_FN(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
-                  float *scratch)
+                  float *scratch, int part, int nparts)
 {
+    if (op->type == AC_OP_CONV && op->packed) {
+        int oy0 = (int)((long long)op->y.h * part / nparts);
+        int oy1 = (int)((long long)op->y.h * (part + 1) / nparts);
+        if (op->groups == op->x.c && op->out_c == op->x.c)
+            conv_dw(op, x, y, oy0, oy1);
+        else if (op->kh == 1 && op->kw == 1 && op->sh == 1 && op->sw == 1 && !op->ph && !op->pw)
+            conv1x1(op, x, y, part, nparts);
+        else
+            conv_direct(op, x, y, oy0, oy1);
+        return 0;
+    }
+    if (part)
+        return 0; /* the rest are not split: part 0 does all */
     if (op->type == AC_OP_SE) {
         se(op, x, y, scratch);
         return 0;
@@ -329,13 +343,5 @@ int AC_NN_FAST_FN(const struct ac_nn_op *op, const float *x, const float *x1, fl
         fc(op, x, y);
         return 0;
     }
-    if (op->type != AC_OP_CONV)
-        return -1;
-    if (op->groups == op->x.c && op->out_c == op->x.c)
-        conv_dw(op, x, y);
-    else if (op->kh == 1 && op->kw == 1 && op->sh == 1 && op->sw == 1 && !op->ph && !op->pw)
-        conv1x1(op, x, y);
-    else
-        conv_direct(op, x, y);
-    return 0;
+    return -1;
 }

@@ -61,11 +61,16 @@ struct ac_nn_model {
     float *packed;              /* one buffer for every op's fast layout */
 };
 
+struct ac_nn_pool;
+
 /* Context sees tensors through this table, filled at creation. */
 struct ac_nn_ctx {
     const struct ac_nn_model *m;
     enum ac_nn_backend backend;
     int use_avx2;
+    int threads;
+    struct ac_nn_pool *pool; /* NULL when single-threaded */
+    double split_macs;       /* ops with fewer MACs are not split across threads */
     uint8_t *arena;
     size_t arena_bytes;
     float **t;     /* per tensor pointer into the arena */
@@ -85,11 +90,13 @@ static inline float ac_nn_act1(float v, int act, float alpha)
 /* Scalar reference kernels: one per op, the ground truth. */
 void ac_nn_scalar_op(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
                      float *scratch);
-/* Fast kernels; return 0 when they handled the op, -1 to fall back to scalar. */
+/* Fast kernels; return 0 when they handled the op, -1 to fall back to scalar.
+ * A CONV with packed weights is split by output rows into nparts; part p
+ * computes its share. Other ops are done whole by part 0 (others return 0). */
 int ac_nn_fast_op(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
-                  float *scratch);
+                  float *scratch, int part, int nparts);
 int ac_nn_fast_op_avx2(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
-                       float *scratch);
+                       float *scratch, int part, int nparts);
 /* Floats the fast layout of op needs (0: none) and the packer. */
 size_t ac_nn_pack_size(const struct ac_nn_op *op);
 void ac_nn_pack_op(const struct ac_nn_op *op, float *dst);
@@ -105,6 +112,8 @@ int ac_nn_pack_weights(struct ac_nn_model *m, char *err, size_t errlen);
  * forces the baseline copy, set_avx2(c, 1) asks for AVX2 if the CPU has it. */
 int ac_nn_ctx_avx2(const struct ac_nn_ctx *c);
 void ac_nn_ctx_set_avx2(struct ac_nn_ctx *c, int on);
+/* Tests: split every conv however small (0) to exercise the row ranges. */
+void ac_nn_ctx_set_split_macs(struct ac_nn_ctx *c, double macs);
 /* Runs op i alone (ac_nn_run is the loop over these); for profiling. */
 void ac_nn_run_op(struct ac_nn_ctx *c, int i);
 

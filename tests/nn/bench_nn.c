@@ -1,6 +1,6 @@
 /* Latency of one ac_nn_run (batch 1, 1 thread), median of N runs.
  * Not a test: speed is measured here, never asserted.
- * usage: bench_nn MODEL [RUNS [profile]]
+ * usage: bench_nn MODEL [RUNS [THREADS [profile]]]
  * profile: also the median time per op kind (conv split in 1x1 / depthwise /
  * other) on the fast backend. */
 #include <stdio.h>
@@ -38,9 +38,10 @@ int main(int argc, char **argv)
         return 1;
     }
     const struct ac_nn_info *in = ac_nn_model_info(m);
+    int threads = argc > 3 ? atoi(argv[3]) : 1;
     double *t = malloc(sizeof(double) * (size_t)runs);
     for (int be = 0; be < 2 && t; be++) {
-        struct ac_nn_ctx_opts o = {be ? AC_NN_FAST : AC_NN_SCALAR, 1};
+        struct ac_nn_ctx_opts o = {be ? AC_NN_FAST : AC_NN_SCALAR, be ? threads : 1};
         struct ac_nn_ctx *c;
         if (ac_nn_ctx_create(m, &o, &c))
             return 1;
@@ -55,12 +56,12 @@ int main(int argc, char **argv)
             t[r] = now_ms() - t0;
         }
         qsort(t, (size_t)runs, sizeof(double), cmp);
-        printf("%s backend %-6s: median %.3f ms, min %.3f ms over %d runs (%.2f GMAC/s), arena %zu KiB\n",
-               argv[1], be ? "fast" : "scalar", t[runs / 2], t[0], runs,
+        printf("%s backend %-6s x%d: median %.3f ms, min %.3f ms over %d runs (%.2f GMAC/s), arena %zu KiB\n",
+               argv[1], be ? "fast" : "scalar", be ? threads : 1, t[runs / 2], t[0], runs,
                in->macs / (t[runs / 2] * 1e6), ac_nn_ctx_arena_bytes(c) >> 10);
         ac_nn_ctx_destroy(c);
     }
-    if (argc > 3 && t) {
+    if (argc > 4 && t) {
         static const char *kinds[] = {"conv1x1", "conv-dw", "conv-other", "fc", "se", "add", "other"};
         double sum[7] = {0}, *opt = calloc((size_t)m->n_ops * runs, sizeof(double));
         struct ac_nn_ctx *c;

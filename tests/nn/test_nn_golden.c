@@ -79,8 +79,9 @@ int main(int argc, char **argv)
         printf("FAIL: golden file shape does not match the model\n");
         return 1;
     }
-    for (int be = 0; be < 2; be++) {
-        struct ac_nn_ctx_opts o = {be ? AC_NN_FAST : AC_NN_SCALAR, 1};
+    static const char *const bname[] = {"scalar", "fast", "fast-3-threads"};
+    for (int be = 0; be < 3; be++) {
+        struct ac_nn_ctx_opts o = {be ? AC_NN_FAST : AC_NN_SCALAR, be == 2 ? 3 : 1};
         struct ac_nn_ctx *c;
         if (ac_nn_ctx_create(m, &o, &c)) {
             printf("FAIL: ctx_create\n");
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
             }
             int ok = worst <= 1e-4;
             printf("%s case %u backend %s: max rel diff %.3g (|ref| max %.3f) %s\n",
-                   ok ? "ok  " : "FAIL", k, be ? "fast" : "scalar", worst, refmax, ok ? "" : "<--");
+                   ok ? "ok  " : "FAIL", k, bname[be], worst, refmax, ok ? "" : "<--");
             fails += !ok;
             free(refv);
             free(got);

@@ -159,17 +159,19 @@ static void check(struct nb *b, const char *what)
     for (size_t i = 0; i < n0; i++)
         in[i] = nb_rand(&seed) * 2.f;
     ref_run(b, in, ref);
-    /* scalar, fast (baseline ISA copy), fast (AVX2 copy where the CPU has it) */
-    const float *outs[3][8];
-    struct ac_nn_ctx *ctx[3] = {NULL, NULL, NULL};
-    for (int be = 0; be < 3; be++) {
-        struct ac_nn_ctx_opts o = {be ? AC_NN_FAST : AC_NN_SCALAR, 1};
+    /* scalar, fast (baseline ISA copy), fast (AVX2 copy where the CPU has it),
+     * the latter with 3 threads splitting every conv (must be bit-identical) */
+    const float *outs[4][8];
+    struct ac_nn_ctx *ctx[4] = {NULL, NULL, NULL, NULL};
+    for (int be = 0; be < 4; be++) {
+        struct ac_nn_ctx_opts o = {be ? AC_NN_FAST : AC_NN_SCALAR, be == 3 ? 3 : 1};
         if (ac_nn_ctx_create(m, &o, &ctx[be])) {
             printf("FAIL %s: ctx\n", what);
             fails++;
             goto out;
         }
-        ac_nn_ctx_set_avx2(ctx[be], be == 2);
+        ac_nn_ctx_set_avx2(ctx[be], be >= 2);
+        ac_nn_ctx_set_split_macs(ctx[be], 0);
         memcpy(ac_nn_input(ctx[be]), in, n0 * sizeof(float));
         ac_nn_run(ctx[be]);
         for (int k = 0; k < b->n_out; k++)
@@ -185,6 +187,8 @@ static void check(struct nb *b, const char *what)
             worst[1] = fmax(worst[1], fabs(f - r) / d);
             worst[2] = fmax(worst[2], fabs(f - s) / d);
             worst[3] = fmax(worst[3], fabs(outs[2][k][i] - r) / d);
+            if (memcmp(&outs[2][k][i], &outs[3][k][i], sizeof(float)))
+                worst[3] = INFINITY; /* threads changed a result */
             if (isnan(s) || isnan(f) || isnan(outs[2][k][i]))
                 worst[0] = INFINITY;
         }
@@ -192,11 +196,11 @@ static void check(struct nb *b, const char *what)
     int ok = worst[0] < 2e-5 && worst[1] < 2e-5 && worst[2] < 2e-5 && worst[3] < 2e-5;
     if (!ok)
         fails++;
-    printf("%s %-44s scalar-ref %.2g fast-ref %.2g fast-scalar %.2g fast%s-ref %.2g\n",
+    printf("%s %-44s scalar-ref %.2g fast-ref %.2g fast-scalar %.2g fast%s(1,3 thr)-ref %.2g\n",
            ok ? "ok  " : "FAIL", what, worst[0], worst[1], worst[2],
            ac_nn_ctx_avx2(ctx[2]) ? "-avx2" : "", worst[3]);
 out:
-    for (int be = 0; be < 3; be++)
+    for (int be = 0; be < 4; be++)
         ac_nn_ctx_destroy(ctx[be]);
     for (int t = 0; t <= b->n_ops; t++)
         free(ref[t]);
