@@ -28,7 +28,7 @@ static void usage(FILE *f)
             "usage: agecam eval --labels FILE.csv [--root DIR] [options]\n"
             "Estimate the age of every image in a labelled list and report the error.\n"
             "  --labels FILE.csv        header with path,age (optional gender, race; other\n"
-            "                           columns ignored); paths relative to --root\n"
+            "                           columns ignored); relative paths are under --root\n"
             "  --root DIR               folder of the images (default .)\n"
             "  --model PATH             age model (default: smlf-full.acnn, see estimate --help)\n"
             "  --small                  default to smlf-small.acnn\n"
@@ -229,7 +229,11 @@ static double predict_row(struct eval_work *w, const struct ac_agecsv_row *row)
         return pred;
     }
     char path[4096];
-    snprintf(path, sizeof path, "%s/%s", w->o->root, row->path);
+    /* absolute paths stand alone, as with Python's os.path.join */
+    if (row->path[0] == '/')
+        snprintf(path, sizeof path, "%s", row->path);
+    else
+        snprintf(path, sizeof path, "%s/%s", w->o->root, row->path);
     struct ac_image img;
     int rc = ac_image_load(path, &img);
     if (rc) {
