@@ -4,6 +4,7 @@
  * on the serial console for run_vivid.sh to grep.
  *   vivid_check formats        YUYV, NV12 (+ UYVY, NV21, YU12, YV12, a downscale) at
  *                              640x480: count, size, timestamps, colour bars
+ *   vivid_check slow           capture thread + slot + slow consumer, no allocations
  *   vivid_check buferror       driver-flagged bad buffers are dropped and counted
  *   vivid_check loss           unbind/bind the driver while streaming
  *   vivid_check loop IMAGE     push our own frames through /dev/video1 -> /dev/video0
@@ -15,6 +16,7 @@
 #include <linux/videodev2.h>
 #include <poll.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -538,11 +540,101 @@ static int check_loop(const char *image)
                   worst_all);
 }
 
+/* Allocation counter: the static link wraps malloc/calloc/realloc (see
+ * meson.build), so calls from our code, libyuv and libstdc++ are counted. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+static atomic_long allocs;
+void *__wrap_malloc(size_t n)
+{
+    atomic_fetch_add(&allocs, 1);
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t m)
+{
+    atomic_fetch_add(&allocs, 1);
+    return __real_calloc(n, m);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    atomic_fetch_add(&allocs, 1);
+    return __real_realloc(p, n);
+}
+
+struct consumer_arg {
+    struct ac_capture *cap;
+    struct ac_frameslot *slot;
+    ac_atomic_int stop;
+    int rc;
+};
+
+static void *capture_thread(void *p)
+{
+    struct consumer_arg *a = p;
+    a->rc = ac_capture_loop(a->cap, a->slot, &a->stop);
+    return NULL;
+}
+
+/* The daemon's shape on a real driver: capture thread -> slot -> a consumer
+ * 8x slower than the camera. The consumer must always get a fresh frame
+ * (not a queued old one), the slot must count the skipped ones, the camera
+ * must never run out of pool frames, and steady-state reading must not
+ * allocate. */
+static int check_slow_consumer(void)
+{
+    int rc;
+    struct ac_capture *c = start_capture(AC_FMT_YUYV, &rc);
+    if (!c)
+        return result("slow-consumer", 0, "start: %s", strerror(-rc));
+    struct consumer_arg a = {.cap = c};
+    atomic_init(&a.stop, 0);
+    ac_frameslot_create(&a.slot);
+    pthread_t th;
+    pthread_create(&th, NULL, capture_thread, &a);
+    int taken = 0, max_age_ms = 0, steady_allocs = 0;
+    long a0 = 0;
+    for (int i = 0; i < 12; i++) {
+        struct ac_frame *f;
+        if (ac_frameslot_take(a.slot, 2000, &f))
+            break;
+        int age = (int)((now_ns() - f->ts_ns) / 1000000);
+        if (i >= 2 && age > max_age_ms) /* the first takes may wait for startup */
+            max_age_ms = age;
+        taken++;
+        ac_frame_unref(f);
+        if (i == 2)
+            a0 = atomic_load(&allocs);
+        struct timespec t = {0, 300000000}; /* the "detector": 300 ms a frame */
+        nanosleep(&t, NULL);
+    }
+    steady_allocs = (int)(atomic_load(&allocs) - a0);
+    atomic_store(&a.stop, 1);
+    pthread_join(th, NULL);
+    struct ac_frameslot_stats ss;
+    ac_frameslot_get_stats(a.slot, &ss);
+    struct ac_capture_stats st;
+    ac_capture_get_stats(c, &st);
+    ac_frameslot_destroy(a.slot);
+    ac_capture_close(c);
+    /* at 25 fps a frame waits at most one period in the slot, plus the
+     * lead/lag of vivid's timestamps and the emulated machine's jitter */
+    /* a0 > 0: the counter does see the set-up allocations */
+    int ok = taken == 12 && ss.dropped > ss.taken * 3 && st.no_buffer == 0 && max_age_ms < 250 &&
+             steady_allocs == 0 && a0 > 0 && a.rc == 0;
+    return result("slow-consumer", ok, "taken=%d slot_dropped=%llu captured=%llu no_buffer=%llu "
+                  "max_frame_age_ms=%d allocations_at_setup=%ld allocations_while_streaming=%d", taken,
+                  (unsigned long long)ss.dropped, (unsigned long long)st.frames, (unsigned long long)st.no_buffer,
+                  max_age_ms, a0, steady_allocs);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc >= 2 && !strcmp(argv[1], "formats"))
         return check_formats();
+    if (argc >= 2 && !strcmp(argv[1], "slow"))
+        return check_slow_consumer();
     if (argc >= 2 && !strcmp(argv[1], "buferror"))
         return check_buf_error();
     if (argc >= 2 && !strcmp(argv[1], "loss"))
