@@ -58,7 +58,7 @@ def letterbox(img, longest):
     nw, nh = max(1, round(w * s)), max(1, round(h * s))
     im = np.asarray(Image.fromarray(img).resize((nw, nh), Image.BILINEAR), np.float32)
     ph, pw = -(-nh // 32) * 32, -(-nw // 32) * 32
-    out = np.zeros((ph, pw, 3), np.float32)
+    out = np.full((ph, pw, 3), 127.5, np.float32)  # normalises to 0, as the C letterbox
     out[:nh, :nw] = im
     return out, s
 

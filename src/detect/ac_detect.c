@@ -1,0 +1,227 @@
+#define _POSIX_C_SOURCE 200809L
+#include "detect/ac_detect.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libyuv/convert_argb.h>
+#include <libyuv/scale_argb.h>
+
+struct ac_detect {
+    struct ac_detect_settings set;
+    const struct ac_nn_model *model;
+    struct ac_nn_ctx *ctx;
+    struct ac_det_layout layout;
+    int in_w, in_h;
+    float mean[3], scale[3];
+    int out_index[AC_DET_MAX_LEVELS];
+    uint8_t *src_argb; /* max_src_w * max_src_h * 4 */
+    uint8_t *dst_argb; /* in_w * in_h * 4 */
+    struct ac_face *cand;
+    int max_cand;
+};
+
+void ac_detect_defaults(struct ac_detect_settings *s)
+{
+    s->score_thr = 0.5f;
+    s->nms_thr = 0.4f;
+    s->min_face = 0.0f;
+    s->max_faces = 256;
+    s->max_src_w = 1920;
+    s->max_src_h = 1080;
+}
+
+void ac_detect_destroy(struct ac_detect *d)
+{
+    if (!d)
+        return;
+    ac_nn_ctx_destroy(d->ctx);
+    free(d->src_argb);
+    free(d->dst_argb);
+    free(d->cand);
+    free(d);
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+    return rc;
+}
+
+/* Output tensors must match the anchor layout; checked once on a zero input
+ * so a mismatched file is refused at start-up, not mis-decoded per frame. */
+static int check_outputs(struct ac_detect *d, char *err, size_t errlen)
+{
+    const struct ac_nn_info *info = ac_nn_model_info(d->model);
+    if (info->n_outputs != d->layout.n_levels)
+        return fail(err, errlen, -EINVAL, "detector: output count differs from det_levels");
+    memset(ac_nn_input(d->ctx), 0, sizeof(float) * (size_t)d->in_w * d->in_h * 3);
+    int rc = ac_nn_run(d->ctx);
+    if (rc)
+        return fail(err, errlen, rc, "detector: test run failed");
+    d->max_cand = 0;
+    for (int li = 0; li < d->layout.n_levels; li++) {
+        const struct ac_det_level *lv = &d->layout.level[li];
+        int h, w, ch;
+        d->out_index[li] = li;
+        ac_nn_output(d->ctx, li, NULL, &h, &w, &ch, NULL);
+        if (h != (d->in_h + lv->stride - 1) / lv->stride ||
+            w != (d->in_w + lv->stride - 1) / lv->stride ||
+            ch != ac_detpost_head_channels(&d->layout, li))
+            return fail(err, errlen, -EINVAL, "detector: head shape does not match det_levels");
+        d->max_cand += h * w * lv->n_anchors;
+    }
+    return 0;
+}
+
+int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_settings *s,
+                     struct ac_detect **out, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (s->max_faces < 1 || s->max_src_w < 1 || s->max_src_h < 1 || s->max_src_w > 16384 ||
+        s->max_src_h > 16384 || !(s->score_thr >= 0 && s->score_thr <= 1) ||
+        !(s->nms_thr > 0 && s->nms_thr <= 1) || !(s->min_face >= 0))
+        return fail(err, errlen, -EINVAL, "detector: bad settings");
+    const struct ac_nn_info *info = ac_nn_model_info(model);
+    if (info->kind != AC_NN_KIND_DETECTOR || info->input_c != 3)
+        return fail(err, errlen, -EINVAL, "model is not a face detector");
+    struct ac_detect *d = calloc(1, sizeof(*d));
+    if (!d)
+        return fail(err, errlen, -ENOMEM, "out of memory");
+    d->set = *s;
+    d->model = model;
+    d->in_w = info->input_w;
+    d->in_h = info->input_h;
+    memcpy(d->mean, info->mean, sizeof(d->mean));
+    memcpy(d->scale, info->scale, sizeof(d->scale));
+    int rc = ac_detpost_parse_layout(ac_nn_model_meta(model, "det_levels"),
+                                     ac_nn_model_meta(model, "det_maxout_bg"),
+                                     ac_nn_model_meta(model, "det_variance"), &d->layout);
+    if (rc) {
+        fail(err, errlen, rc, "detector: missing or bad det_levels/det_maxout_bg/det_variance");
+        goto out_fail;
+    }
+    rc = ac_nn_ctx_create(model, NULL, &d->ctx);
+    if (rc) {
+        fail(err, errlen, rc, "detector: cannot create inference context");
+        goto out_fail;
+    }
+    rc = check_outputs(d, err, errlen);
+    if (rc)
+        goto out_fail;
+    d->src_argb = malloc((size_t)s->max_src_w * s->max_src_h * 4);
+    d->dst_argb = malloc((size_t)d->in_w * d->in_h * 4);
+    d->cand = malloc(sizeof(*d->cand) * (size_t)d->max_cand);
+    if (!d->src_argb || !d->dst_argb || !d->cand) {
+        rc = fail(err, errlen, -ENOMEM, "out of memory");
+        goto out_fail;
+    }
+    *out = d;
+    return 0;
+out_fail:
+    ac_detect_destroy(d);
+    return rc;
+}
+
+void ac_detect_input_size(const struct ac_detect *d, int *w, int *h)
+{
+    *w = d->in_w;
+    *h = d->in_h;
+}
+
+/* Letterbox: scaled image top-left, normalised mean (0) elsewhere. */
+static void preprocess(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride, int rw,
+                       int rh)
+{
+    /* libyuv "RAW" is R,G,B in memory; ARGB is B,G,R,A in memory */
+    RAWToARGB(rgb, stride, d->src_argb, w * 4, w, h);
+    ARGBScale(d->src_argb, w * 4, w, h, d->dst_argb, rw * 4, rw, rh, kFilterBox);
+    float *in = ac_nn_input(d->ctx);
+    memset(in, 0, sizeof(float) * (size_t)d->in_w * d->in_h * 3);
+    for (int y = 0; y < rh; y++) {
+        const uint8_t *p = d->dst_argb + (size_t)y * rw * 4;
+        float *q = in + (size_t)y * d->in_w * 3;
+        for (int x = 0; x < rw; x++) {
+            q[3 * x + 0] = (p[4 * x + 2] - d->mean[0]) * d->scale[0];
+            q[3 * x + 1] = (p[4 * x + 1] - d->mean[1]) * d->scale[1];
+            q[3 * x + 2] = (p[4 * x + 0] - d->mean[2]) * d->scale[2];
+        }
+    }
+}
+
+int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride,
+                  struct ac_face *faces)
+{
+    if (!rgb || w < 1 || h < 1 || stride < 3 * w)
+        return -EINVAL;
+    if (w > d->set.max_src_w || h > d->set.max_src_h)
+        return -E2BIG;
+    double s = fmin((double)d->in_w / w, (double)d->in_h / h);
+    int rw = (int)lround(w * s), rh = (int)lround(h * s);
+    rw = rw < 1 ? 1 : rw > d->in_w ? d->in_w : rw;
+    rh = rh < 1 ? 1 : rh > d->in_h ? d->in_h : rh;
+    preprocess(d, rgb, w, h, stride, rw, rh);
+    int rc = ac_nn_run(d->ctx);
+    if (rc)
+        return rc;
+    int n = 0;
+    for (int li = 0; li < d->layout.n_levels; li++) {
+        const float *data;
+        int fh, fw;
+        ac_nn_output(d->ctx, d->out_index[li], &data, &fh, &fw, NULL, NULL);
+        rc = ac_detpost_decode_level(&d->layout, li, data, fh, fw, d->set.score_thr, d->cand + n,
+                                     d->max_cand - n);
+        if (rc < 0)
+            return rc;
+        n += rc;
+    }
+    /* back to image pixels (per-axis scale: rounding made rw/w != rh/h) */
+    float sx = (float)w / rw, sy = (float)h / rh;
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        struct ac_face f = d->cand[i];
+        f.x0 = fmaxf(0.0f, f.x0 * sx);
+        f.x1 = fminf((float)w, f.x1 * sx);
+        f.y0 = fmaxf(0.0f, f.y0 * sy);
+        f.y1 = fminf((float)h, f.y1 * sy);
+        for (int k = 0; k < 5; k++) {
+            f.lm[2 * k] *= sx;
+            f.lm[2 * k + 1] *= sy;
+        }
+        if (f.x1 <= f.x0 || f.y1 <= f.y0 || fmaxf(f.x1 - f.x0, f.y1 - f.y0) < d->set.min_face)
+            continue;
+        d->cand[m++] = f;
+    }
+    n = ac_detpost_nms(d->cand, m, d->set.nms_thr, d->set.max_faces);
+    memcpy(faces, d->cand, sizeof(*faces) * (size_t)n);
+    return n;
+}
+
+int ac_detect_find_model(const char *size, char *path, size_t pathlen, char *err, size_t errlen)
+{
+    const char *env = getenv("AGECAM_MODEL_DIR");
+    const char *dirs[3] = {env && env[0] ? env : NULL, AGECAM_DATADIR, "models"};
+    char tried[512] = "";
+    for (int i = 0; i < 3; i++) {
+        if (!dirs[i])
+            continue;
+        int n = snprintf(path, pathlen, "%s/det-%s.acnn", dirs[i], size);
+        if (n < 0 || (size_t)n >= pathlen)
+            continue;
+        if (access(path, R_OK) == 0)
+            return 0;
+        size_t used = strlen(tried);
+        snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "", dirs[i]);
+    }
+    if (err && errlen)
+        snprintf(err, errlen, "no det-%s.acnn in %s%s; pass --model PATH", size, tried,
+                 env && env[0] ? "" : " ($AGECAM_MODEL_DIR unset)");
+    if (pathlen)
+        path[0] = '\0';
+    return -ENOENT;
+}

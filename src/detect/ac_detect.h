@@ -1,0 +1,49 @@
+/* Face detector: RGB24 image -> faces with 5 landmarks, in image pixels.
+ *
+ * The image is letterboxed into the model's fixed input (models/det-WxH.acnn:
+ * the input size is chosen by picking the file): scaled by
+ * min(in_w / w, in_h / h) with libyuv's box filter, placed top-left, the rest
+ * filled with the normalised mean. All buffers (ARGB staging for the largest
+ * accepted image, candidates) are allocated in ac_detect_create; a run
+ * allocates nothing. One detector per thread. */
+#ifndef AC_DETECT_H
+#define AC_DETECT_H
+
+#include <stdint.h>
+
+#include "detect/ac_detpost.h"
+#include "nn/ac_nn.h"
+
+struct ac_detect_settings {
+    float score_thr;    /* keep faces with probability >= this (default 0.5) */
+    float nms_thr;      /* IoU above which the lower-scored box is dropped (0.4) */
+    float min_face;     /* drop faces whose max(w, h) is below this, image px (0: keep) */
+    int max_faces;      /* faces returned at most (default 256) */
+    int max_src_w, max_src_h; /* largest image accepted (default 1920x1080) */
+};
+
+struct ac_detect;
+
+void ac_detect_defaults(struct ac_detect_settings *s);
+
+/* model must be a detector (.acnn kind 2) and outlive the detector.
+ * err gets a reason on failure. */
+int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_settings *s,
+                     struct ac_detect **out, char *err, size_t errlen);
+void ac_detect_destroy(struct ac_detect *d);
+
+/* Detects faces; faces must hold settings.max_faces entries. Returns the
+ * number of faces (sorted by score), -EINVAL for a bad image, -E2BIG when it
+ * exceeds max_src_w x max_src_h. */
+int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride,
+                  struct ac_face *faces);
+
+/* Finds det-<size>.acnn (size "320x240") in $AGECAM_MODEL_DIR, the
+ * installed data folder, then ./models. 0, or -ENOENT with the places
+ * searched in err. */
+int ac_detect_find_model(const char *size, char *path, size_t pathlen, char *err, size_t errlen);
+
+/* Model input size, for reporting. */
+void ac_detect_input_size(const struct ac_detect *d, int *w, int *h);
+
+#endif

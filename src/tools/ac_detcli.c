@@ -1,0 +1,87 @@
+#include "tools/ac_detcli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ac_detcli_init(struct ac_detcli *c, const char *default_size)
+{
+    memset(c, 0, sizeof(*c));
+    c->size = default_size;
+    ac_detect_defaults(&c->set);
+}
+
+void ac_detcli_usage(FILE *f)
+{
+    fprintf(f,
+            "detector options:\n"
+            "  --model PATH    detector .acnn (default: det-<size>.acnn from $AGECAM_MODEL_DIR,\n"
+            "                  the installed data folder, then ./models)\n"
+            "  --size WxH      detector input size, picks det-WxH.acnn\n"
+            "  --score P       minimum face probability\n"
+            "  --nms IOU       non-maximum suppression IoU threshold\n"
+            "  --min-face PX   drop faces smaller than this (max side, image pixels)\n");
+}
+
+static int parse_unit(const char *name, const char *arg, float lo, float hi, float *out)
+{
+    char *end;
+    double v = strtod(arg, &end);
+    if (end == arg || *end || !isfinite(v) || v < lo || v > hi) {
+        fprintf(stderr, "--%s: expected a number in [%g, %g], got '%s'\n", name, lo, hi, arg);
+        return -EINVAL;
+    }
+    *out = (float)v;
+    return 0;
+}
+
+int ac_detcli_option(struct ac_detcli *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case 0x100: c->model_path = arg; return 0;
+    case 0x101: {
+        int w, h, k = 0;
+        if (sscanf(arg, "%dx%d%n", &w, &h, &k) != 2 || arg[k] || w < 32 || h < 32 || w > 4096 ||
+            h > 4096 || strlen(arg) > 16) {
+            fprintf(stderr, "--size: expected WxH such as 320x240, got '%s'\n", arg);
+            return -EINVAL;
+        }
+        c->size = arg;
+        return 0;
+    }
+    case 0x102: return parse_unit("score", arg, 0, 1, &c->set.score_thr);
+    case 0x103: return parse_unit("nms", arg, 0.01f, 1, &c->set.nms_thr);
+    case 0x104: return parse_unit("min-face", arg, 0, 100000, &c->set.min_face);
+    default: return -EINVAL;
+    }
+}
+
+int ac_detcli_open(struct ac_detcli *c, const char *prefix, struct ac_nn_model **model,
+                   struct ac_detect **det)
+{
+    char path[1024], err[512];
+    *model = NULL;
+    *det = NULL;
+    const char *p = c->model_path;
+    if (!p) {
+        if (ac_detect_find_model(c->size, path, sizeof path, err, sizeof err)) {
+            fprintf(stderr, "%s: %s\n", prefix, err);
+            return -ENOENT;
+        }
+        p = path;
+    }
+    int rc = ac_nn_model_load(p, model, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "%s: %s: %s\n", prefix, p, err);
+        return rc;
+    }
+    rc = ac_detect_create(*model, &c->set, det, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "%s: %s: %s\n", prefix, p, err);
+        ac_nn_model_destroy(*model);
+        *model = NULL;
+        return rc;
+    }
+    return 0;
+}

@@ -1,0 +1,33 @@
+/* Detector options shared by `agecam detect`, `eval-det` and `faces`:
+ * --model PATH | --size WxH (finds det-WxH.acnn), --score, --nms,
+ * --min-face. */
+#ifndef AC_DETCLI_H
+#define AC_DETCLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "detect/ac_detect.h"
+#include "nn/ac_nn.h"
+
+struct ac_detcli {
+    const char *model_path;
+    const char *size;
+    struct ac_detect_settings set;
+};
+
+#define AC_DETCLI_LONGOPTS                                                                   \
+    {"model", required_argument, 0, 0x100}, {"size", required_argument, 0, 0x101},           \
+        {"score", required_argument, 0, 0x102}, {"nms", required_argument, 0, 0x103},        \
+        {"min-face", required_argument, 0, 0x104}
+
+void ac_detcli_init(struct ac_detcli *c, const char *default_size);
+void ac_detcli_usage(FILE *f);
+/* Handles one of AC_DETCLI_LONGOPTS; 0, or -EINVAL (unknown option or bad
+ * value, already reported). */
+int ac_detcli_option(struct ac_detcli *c, int opt, const char *arg);
+/* Loads the model and creates the detector; reports errors with prefix. */
+int ac_detcli_open(struct ac_detcli *c, const char *prefix, struct ac_nn_model **model,
+                   struct ac_detect **det);
+
+#endif

@@ -1,0 +1,111 @@
+"""Export the face detector (train/det_model.py) to .acnn (models/FORMAT.md).
+
+    /usr/bin/python3 train/det_export.py --checkpoint /var/tmp/agecam-train/det/best.pt \
+        --size 320x240 --out models/det-320x240.acnn
+
+The input size is fixed per file (the runtime plans its arena for it), so one
+file is exported per detector input size; both sides must be multiples of 16.
+Outputs: one tensor per pyramid level ("head_s8", "head_s16", "head_s32"),
+raw logits/deltas; src/detect does max-in-out, decoding and NMS. The anchor
+layout travels in META (det_levels, det_maxout_bg, det_variance) so C never
+hard-codes it.
+"""
+import argparse
+import datetime
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import acnn  # noqa: E402
+import det_model  # noqa: E402
+from export import git_commit  # noqa: E402
+
+
+def convbn(w, x, seq):
+    return w.conv(x, seq[0], seq[1], act="relu" if len(seq) == 3 else "none")
+
+
+def dwsep(w, x, seq):
+    return convbn(w, convbn(w, x, seq[0]), seq[1])
+
+
+def seq_dwsep(w, x, stage):
+    for block in stage:
+        x = dwsep(w, x, block)
+    return x
+
+
+def cpm(w, x, m):
+    a = dwsep(w, x, m.b3)
+    mid = dwsep(w, x, m.b5a)
+    b = dwsep(w, mid, m.b5b)
+    c = dwsep(w, b, m.b7)
+    return w.concat(w.concat(a, b), c)
+
+
+def build_graph(model, in_w, in_h):
+    w = acnn.AcnnWriter(in_w, in_h, 3, mean=det_model.MEAN, scale=det_model.SCALE,
+                        num_classes=1, kind=acnn.KIND_DETECTOR)
+    x = convbn(w, 0, model.stem)
+    x = seq_dwsep(w, x, model.stage2)
+    c3 = seq_dwsep(w, x, model.stage3)
+    c4 = seq_dwsep(w, c3, model.stage4)
+    c5 = seq_dwsep(w, c4, model.stage5)
+    p4 = convbn(w, c4, model.lat4)
+    l3 = convbn(w, c3, model.lat3)
+    p3 = w.add(l3, w.upsample(p4, factor=2))
+    p5 = convbn(w, c5, model.lat5)
+    for i, (f, m, head) in enumerate(zip([p3, p4, p5], model.cpm, model.heads)):
+        y = w.conv(cpm(w, f, m), head)
+        w.output(y, "head_s%d" % det_model.LEVELS[i][0])
+    return w
+
+
+def parse_size(s):
+    a, b = s.lower().split("x")
+    return int(a), int(b)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--checkpoint", required=True)
+    ap.add_argument("--size", default="320x240", help="input WxH, multiples of 32")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    in_w, in_h = parse_size(a.size)
+    if in_w % 16 or in_h % 16:
+        sys.exit("--size: both sides must be multiples of 16 (LFPN 2x upsampling)")
+    model = det_model.Detector()
+    ck = torch.load(a.checkpoint, map_location="cpu")
+    model.load_state_dict(ck["model"])
+    model.eval()
+    w = build_graph(model, in_w, in_h)
+    levels = ";".join("%d:%s" % (s, ",".join(str(x) for x in sizes))
+                      for s, sizes in det_model.LEVELS)
+    meta = dict(arch="pyramidbox-lite", det_levels=levels, det_maxout_bg=det_model.MAXOUT_BG,
+                det_variance="%g,%g" % det_model.VARIANCE, init="checkpoint",
+                checkpoint=os.path.abspath(a.checkpoint), epochs=ck.get("epoch", -1) + 1,
+                export_date=datetime.datetime.now(datetime.timezone.utc).strftime(
+                    "%Y-%m-%dT%H:%M:%SZ"),
+                git_commit=git_commit(),
+                params_torch=sum(p.numel() for p in model.parameters()),
+                macs=det_model.count_macs(model, in_h, in_w))
+    for k, v in sorted((ck.get("aps") or {}).items()):
+        meta["val_ap_" + k.replace(">=", "ge").replace("-", "_")] = "%.4f" % v
+    for k, v in meta.items():
+        w.meta(k, v)
+    data = w.save(a.out)
+    assert w.params == meta["params_torch"], (w.params, meta["params_torch"])
+    # self-check: the graph walk matches torch on a random input is done in C
+    # (tests/detect); here only report.
+    print("%s: %d bytes, %d params, %.1f M MACs, %d ops" % (
+        a.out, len(data), w.params, meta["macs"] / 1e6, len(w.ops)))
+
+
+if __name__ == "__main__":
+    np.set_printoptions(precision=4)
+    main()
