@@ -64,6 +64,19 @@ printf 'path,age\na/1.jpg,forty\n' > "$T/badage.csv"
 "$AGECAM" eval --model "$MODEL" --labels "$T/badage.csv" --root "$T/set" 2>"$T/err" && fail "bad age accepted"
 grep -q "badage.csv: line 2: bad age 'forty'" "$T/err" || fail "bad age message: $(cat "$T/err")"
 
+# --- bench (a smoke run, not a timing) -------------------------------------
+"$AGECAM" bench --list | grep -q "^age/full/scalar/net" || fail "bench --list"
+"$AGECAM" bench --runs 2 --filter age/small --model-dir "$ROOT/models" --json > "$T/bench.json" ||
+  fail "bench exit status"
+for c in age/small/scalar/net age/small/fast/net age/small/fast/estimate; do
+  grep -q "{\"name\": \"$c\", [^}]*\"median_ms\": [0-9.]*, [^}]*\"peak_rss_kb\": [0-9]*, \"input\": 64, \"params\": [0-9]" \
+    "$T/bench.json" || fail "bench row $c: $(cat "$T/bench.json")"
+done
+grep -q "age/full" "$T/bench.json" && fail "bench --filter ignored"
+"$AGECAM" bench --runs 1 --filter small/fast/net --model-dir "$T/nowhere" > "$T/bench.txt" ||
+  fail "bench with missing models should skip, not fail"
+grep -q "age/small/fast/net *skipped: .*nowhere/smlf-small.acnn" "$T/bench.txt" || fail "bench skip: $(cat "$T/bench.txt")"
+
 # --- C and Python metrics on the same predictions -------------------------
 cat > "$T/toy.csv" <<'EOF'
 path,age,gender,race
