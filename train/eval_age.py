@@ -55,16 +55,16 @@ def read_labels(path):
     numbered = [(ln, r) for ln, r in zip(lines, records) if r]
     if not numbered:
         raise LabelError(f"{path}: no header line")
-    header = [h.strip(" \t") for h in numbered[0][1]]
+    hl, header = numbered[0][0], [h.strip(" \t") for h in numbered[0][1]]
     cols = {}
     for i, name in enumerate(header):
         if name in ("path", "age") + GROUP_COLS:
             if name in cols:
-                raise LabelError(f"{path}: line 1: column '{name}' appears twice")
+                raise LabelError(f"{path}: line {hl}: column '{name}' appears twice")
             cols[name] = i
     for need in ("path", "age"):
         if need not in cols:
-            raise LabelError(f"{path}: line 1: header lacks the '{need}' column")
+            raise LabelError(f"{path}: line {hl}: header lacks the '{need}' column")
     need = max(cols.values()) + 1
     rows, labels = [], {g: set() for g in GROUP_COLS if g in cols}
     for ln, r in numbered[1:]:

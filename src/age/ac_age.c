@@ -31,6 +31,7 @@ struct ac_age {
     unsigned tick, builds;
 };
 
+__attribute__((format(printf, 3, 4)))
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen)

@@ -10,6 +10,7 @@ const char *const ac_agecsv_group_names[AC_AGECSV_NGROUPCOLS] = {"gender", "race
 
 #define MAX_FIELDS 256
 
+__attribute__((format(printf, 3, 4)))
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
     if (!err || !errlen)
@@ -167,12 +168,17 @@ static int parse_csv(const char *text, size_t len, const char *value_col, struct
         goto fail;
     }
 
-    int nf;
-    while ((nf = split_record(csv->text, len, &pos, fields, &line)) == 0 && pos < len)
-        ;
-    if (nf <= 0) {
-        set_err(err, errlen, nf < 0 ? "line %d: bad quoting or more than %d fields" : "no header line",
-                line - (nf < 0 ? 0 : 1), MAX_FIELDS);
+    int nf, hdr_line;
+    do {
+        hdr_line = line;
+        nf = split_record(csv->text, len, &pos, fields, &line);
+    } while (nf == 0 && pos < len);
+    if (nf < 0) {
+        set_err(err, errlen, "line %d: bad quoting or more than %d fields", hdr_line, MAX_FIELDS);
+        goto fail;
+    }
+    if (nf == 0) {
+        set_err(err, errlen, "no header line");
         goto fail;
     }
     int col_path = -1, col_age = -1, col_group[AC_AGECSV_NGROUPCOLS] = {-1, -1};
@@ -184,14 +190,15 @@ static int parse_csv(const char *text, size_t len, const char *value_col, struct
             if (!strcmp(name, ac_agecsv_group_names[g]))
                 col = &col_group[g];
         if (col && *col >= 0) {
-            set_err(err, errlen, "line 1: column '%s' appears twice", name);
+            set_err(err, errlen, "line %d: column '%s' appears twice", hdr_line, name);
             goto fail;
         }
         if (col)
             *col = i;
     }
     if (col_path < 0 || col_age < 0) {
-        set_err(err, errlen, "line 1: header lacks the '%s' column", col_path < 0 ? "path" : value_col);
+        set_err(err, errlen, "line %d: header lacks the '%s' column", hdr_line,
+                col_path < 0 ? "path" : value_col);
         goto fail;
     }
     need = (col_path > col_age ? col_path : col_age) + 1;

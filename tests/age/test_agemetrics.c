@@ -133,6 +133,8 @@ static void refuse(const char *text, const char *want)
 static void test_malformed(void)
 {
     refuse("", "empty file");
+    refuse("\n\r\n", "no header line");
+    refuse("\"path,age\n", "line 1: bad quoting");
     refuse("path,gender\na.jpg,0\n", "lacks the 'age' column");
     refuse("age,race\n10,0\n", "lacks the 'path' column");
     refuse("path,age\n", "no data rows");
