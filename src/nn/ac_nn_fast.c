@@ -45,9 +45,27 @@ static inline void act_n(float *restrict y, int n, int act, float alpha)
     }
 }
 
+typedef int32_t v8i __attribute__((vector_size(32)));
+
+/* ReLU / leaky on a whole vector (lane select through compare masks, as C
+ * has no vector ?:); sigmoid is left to act_n. */
+static inline v8f act_v(v8f v, int act, float alpha)
+{
+    if (act != AC_ACT_RELU && act != AC_ACT_LEAKY)
+        return v;
+    v8i pos = v > 0.f;
+    v8f neg = act == AC_ACT_LEAKY ? v * alpha : (v8f){0};
+    return (v8f)(((v8i)v & pos) | ((v8i)neg & ~pos));
+}
+
 /* Stores one block of OB accumulators (n valid) with the activation. */
 static inline void store16(float *restrict y, v8f a0, v8f a1, int n, int act, float alpha)
 {
+    if (n == AC_NN_OB && act != AC_ACT_SIGMOID) {
+        st(y, act_v(a0, act, alpha));
+        st(y + 8, act_v(a1, act, alpha));
+        return;
+    }
     float t[AC_NN_OB];
     st(t, a0);
     st(t + 8, a1);
@@ -213,11 +231,10 @@ static inline __attribute__((always_inline)) void dw_block(const struct dw_args 
             for (int v = 0; v < nvec; v++)
                 acc[v] += ld(xp + 8 * v) * ld(w + 8 * v);
         }
-    float t[32];
     for (int v = 0; v < nvec; v++)
-        st(t + 8 * v, acc[v]);
-    act_n(t, 8 * nvec, a->act, a->alpha);
-    memcpy(a->y, t, sizeof(float) * 8 * (size_t)nvec);
+        st(a->y + 8 * v, act_v(acc[v], a->act, a->alpha));
+    if (a->act == AC_ACT_SIGMOID)
+        act_n(a->y, 8 * nvec, a->act, a->alpha);
 }
 
 static void conv_dw(const struct ac_nn_op *op, const float *x, float *y, int oy0, int oy1)

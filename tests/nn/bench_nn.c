@@ -63,7 +63,7 @@ int main(int argc, char **argv)
     }
     if (argc > 4 && t) {
         static const char *kinds[] = {"conv1x1", "conv-dw", "conv-other", "fc", "se", "add", "other"};
-        double sum[7] = {0}, *opt = calloc((size_t)m->n_ops * runs, sizeof(double));
+        double sum[7] = {0}, macs[7] = {0}, *opt = calloc((size_t)m->n_ops * runs, sizeof(double));
         struct ac_nn_ctx *c;
         if (!opt || ac_nn_ctx_create(m, NULL, &c))
             return 1;
@@ -80,9 +80,12 @@ int main(int argc, char **argv)
                                               : op->kh == 1 && op->kw == 1 ? 0 : 2)
                   : op->type == AC_OP_FC ? 3 : op->type == AC_OP_SE ? 4 : op->type == AC_OP_ADD ? 5 : 6;
             sum[k] += opt[(size_t)i * runs + runs / 2];
+            if (op->type == AC_OP_CONV)
+                macs[k] += (double)op->y.h * op->y.w * op->y.c * op->kh * op->kw * (op->x.c / op->groups);
         }
         for (int k = 0; k < 7; k++)
-            printf("  %-10s %8.3f ms\n", kinds[k], sum[k]);
+            printf("  %-10s %8.3f ms %7.1f MMAC %6.2f GMAC/s\n", kinds[k], sum[k], macs[k] / 1e6,
+                   sum[k] > 0 ? macs[k] / sum[k] / 1e6 : 0);
         ac_nn_ctx_destroy(c);
         free(opt);
     }

@@ -252,6 +252,11 @@ int main(void)
         {12, 12, 8, 16, 4, 4, 2, 1, 2, 1, AC_ACT_LEAKY},
         {5, 5, 4, 8, 5, 5, 1, 0, 1, 1, AC_ACT_NONE},      /* 5x5 -> 1x1 */
         {16, 16, 32, 16, 3, 3, 2, 1, 16, 1, AC_ACT_NONE}, /* groups = c but out != c */
+        /* activations on whole 16-channel blocks and depthwise vectors */
+        {5, 6, 40, 40, 3, 3, 1, 1, 40, 1, AC_ACT_SIGMOID},
+        {4, 4, 16, 32, 1, 1, 1, 0, 1, 1, AC_ACT_SIGMOID},
+        {4, 4, 16, 32, 1, 1, 1, 0, 1, 1, AC_ACT_RELU},
+        {5, 7, 16, 32, 3, 3, 1, 1, 1, 0, AC_ACT_LEAKY},
     };
     for (size_t i = 0; i < sizeof(convs) / sizeof(convs[0]); i++)
         conv_one(&convs[i], 100 + (uint32_t)i);
