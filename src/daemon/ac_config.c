@@ -34,18 +34,20 @@ const struct ac_option ac_options[] = {
 
     E("detect", "backend", detect.backend, "net", "net|none", NULL,
       "face detector: net, or none (no faces: exercises capture, ring and health only)"),
-    S("detect", "model", detect.model, "", "detector-model", "detector model file (empty = installed default)"),
-    I("detect", "input_size", detect.input_size, "320", 64, 2048, NULL, "detector input size (longer side, pixels)"),
+    S("detect", "model", detect.model, "", "detector-model", "detector model file, det-WxH.acnn (its size is the input size; empty = first det-*.acnn installed)"),
     F("detect", "score_threshold", detect.score_threshold, "0.6", 0, 1, "minimum face score"),
     F("detect", "nms_threshold", detect.nms_threshold, "0.4", 0, 1, "IoU above which overlapping boxes merge"),
     I("detect", "min_face", detect.min_face, "40", 8, 4096, NULL, "smallest face kept, pixels"),
     I("detect", "every", detect.every, "1", 1, 100, NULL, "run the detector on every Nth frame, track in between"),
 
-    F("align", "min_quality", align.min_quality, "0.25", 0, 1, "faces below this quality get no age estimate"),
-    F("align", "max_yaw", align.max_yaw, "45", 0, 90, "largest head turn (degrees) still estimated"),
-    F("align", "max_roll", align.max_roll, "40", 0, 180, "largest head tilt (degrees) still estimated"),
-    F("align", "min_sharpness", align.min_sharpness, "0", 0, 10000, "minimum crop sharpness (Laplacian variance)"),
-    F("align", "margin", align.margin, "0.3", 0, 2, "crop margin around the face box, fraction of its size"),
+    F("align", "min_size", align.min_size, "32", 0, 4096, "faces smaller than this (pixels) get no age estimate"),
+    F("align", "max_roll", align.max_roll, "35", 0, 180, "largest head tilt (degrees) still estimated"),
+    F("align", "max_yaw", align.max_yaw, "0.3", 0, 1,
+      "largest head turn still estimated: nose offset from the eye midpoint in eye distances"),
+    F("align", "min_pitch", align.min_pitch, "0.2", 0, 1, "nose height between eye and mouth lines, lowest"),
+    F("align", "max_pitch", align.max_pitch, "0.8", 0, 1, "... and highest"),
+    F("align", "min_blur", align.min_blur, "15", 0, 100000,
+      "least sharpness (Laplacian variance of the aligned chip) still estimated"),
 
     S("age", "model", age.model, "", "model", "age model file (empty = installed smlf-small.acnn)"),
     E("age", "backend", age.backend, "fast", "fast|scalar", NULL, "inference kernels"),
@@ -405,5 +407,22 @@ void ac_config_help(FILE *f)
         fprintf(f, "  %s.%s (%s%s, default \"%s\")%s%s%s\n      %s\n", o->section, o->key,
                 tname[o->type], range, o->def, o->cli ? "  --" : "", o->cli ? o->cli : "",
                 o->cli ? "=VALUE" : "", o->help);
+    }
+}
+
+void ac_config_write(FILE *f, const struct ac_config *c)
+{
+    const char *sec = "";
+    for (int i = 0; i < ac_option_count; i++) {
+        const struct ac_option *o = &ac_options[i];
+        if (o->hidden)
+            continue;
+        if (strcmp(sec, o->section)) {
+            sec = o->section;
+            fprintf(f, "%s[%s]\n", i ? "\n" : "", sec);
+        }
+        char buf[AC_CFG_STR + 8];
+        ac_config_format(c, o, buf, sizeof buf);
+        fprintf(f, "%s = %s\n", o->key, buf);
     }
 }

@@ -33,16 +33,12 @@ struct ac_config {
     struct {
         int backend; /* enum ac_cfg_detector */
         char model[AC_CFG_STR];
-        int input_size;
         float score_threshold, nms_threshold;
         int min_face;
         int every;
     } detect;
     struct {
-        float min_quality;
-        float max_yaw, max_roll;
-        float min_sharpness;
-        float margin;
+        float min_size, max_roll, max_yaw, min_pitch, max_pitch, min_blur;
     } align;
     struct {
         char model[AC_CFG_STR];
@@ -119,6 +115,9 @@ int ac_config_validate(const struct ac_config *c, char *err, size_t errlen);
 /* The option's current value as text (for --help defaults and logging). */
 void ac_config_format(const struct ac_config *c, const struct ac_option *o, char *buf,
                      size_t len);
+
+/* Writes *c as a config file (visible options; parses back to the same). */
+void ac_config_write(FILE *f, const struct ac_config *c);
 
 /* Writes the option reference (one entry per visible option) to f. */
 void ac_config_help(FILE *f);
