@@ -1,0 +1,135 @@
+/* Bench rows for the face detector: one network pass at 320x240, and the
+ * whole detector on a 640x480 frame (libyuv letterbox, pass, decoding,
+ * NMS). The frame is a synthetic pattern: with few candidates the
+ * post-processing share is the minimum; real scenes add the NMS of their
+ * faces (well under a millisecond for tens of faces). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "detect/ac_detect.h"
+#include "tools/ac_bench.h"
+
+struct det_param {
+    const char *size;
+    int full;
+};
+
+struct det_state {
+    struct ac_nn_model *model;
+    struct ac_nn_ctx *ctx;
+    struct ac_detect *det;
+    struct ac_face *faces;
+    uint8_t *frame;
+    long long file_bytes;
+};
+
+#define FRAME_W 640
+#define FRAME_H 480
+
+static void det_teardown(void *s)
+{
+    struct det_state *st = s;
+    if (!st)
+        return;
+    ac_detect_destroy(st->det);
+    ac_nn_ctx_destroy(st->ctx);
+    ac_nn_model_destroy(st->model);
+    free(st->faces);
+    free(st->frame);
+    free(st);
+}
+
+static int det_setup(const struct ac_bench_opts *o, const void *param, void **state, char *err,
+                     size_t errlen)
+{
+    const struct det_param *p = param;
+    char path[1024];
+    int rc;
+    if (o->model_dir)
+        snprintf(path, sizeof path, "%s/det-%s.acnn", o->model_dir, p->size);
+    else if ((rc = ac_detect_find_model(p->size, path, sizeof path, err, errlen)))
+        return rc;
+    struct stat sb;
+    if (stat(path, &sb)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -ENOENT;
+    }
+    struct det_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return -ENOMEM;
+    *state = st;
+    st->file_bytes = sb.st_size;
+    char msg[256] = "";
+    if ((rc = ac_nn_model_load(path, &st->model, msg, sizeof msg))) {
+        snprintf(err, errlen, "%s: %s", path, msg);
+        return rc;
+    }
+    if (!p->full) {
+        struct ac_nn_ctx_opts co = {.backend = AC_NN_FAST, .threads = o->threads};
+        if ((rc = ac_nn_ctx_create(st->model, &co, &st->ctx))) {
+            snprintf(err, errlen, "%s: cannot create a context: %s", path, strerror(-rc));
+            return rc;
+        }
+        const struct ac_nn_info *info = ac_nn_model_info(st->model);
+        float *in = ac_nn_input(st->ctx);
+        size_t n = (size_t)info->input_w * info->input_h * info->input_c;
+        for (size_t i = 0; i < n; i++)
+            in[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+        return 0;
+    }
+    struct ac_detect_settings s;
+    ac_detect_defaults(&s);
+    s.max_src_w = FRAME_W;
+    s.max_src_h = FRAME_H;
+    if ((rc = ac_detect_create(st->model, &s, &st->det, msg, sizeof msg))) {
+        snprintf(err, errlen, "%s: %s", path, msg);
+        return rc;
+    }
+    st->faces = malloc(sizeof(*st->faces) * (size_t)s.max_faces);
+    st->frame = malloc(FRAME_W * FRAME_H * 3);
+    if (!st->faces || !st->frame)
+        return -ENOMEM;
+    for (int y = 0; y < FRAME_H; y++)
+        for (int x = 0; x < FRAME_W; x++)
+            for (int c = 0; c < 3; c++)
+                st->frame[(y * FRAME_W + x) * 3 + c] = (uint8_t)((x * (c + 1) + y * 3 + (x ^ y)) & 255);
+    return 0;
+}
+
+static int det_run(void *s)
+{
+    struct det_state *st = s;
+    if (st->det) {
+        int n = ac_detect_run(st->det, st->frame, FRAME_W, FRAME_H, FRAME_W * 3, st->faces);
+        return n < 0 ? n : 0;
+    }
+    return ac_nn_run(st->ctx);
+}
+
+static int det_figures(void *s, struct ac_bench_figure *f, int max)
+{
+    struct det_state *st = s;
+    const struct ac_nn_info *info = ac_nn_model_info(st->model);
+    int n = 0;
+    ac_bench_figure_add(f, max, &n, "input_w", info->input_w);
+    ac_bench_figure_add(f, max, &n, "input_h", info->input_h);
+    ac_bench_figure_add(f, max, &n, "params", (double)info->param_count);
+    ac_bench_figure_add(f, max, &n, "macs", (double)info->macs);
+    if (st->ctx)
+        ac_bench_figure_add(f, max, &n, "arena_bytes", (double)ac_nn_ctx_arena_bytes(st->ctx));
+    ac_bench_figure_add(f, max, &n, "file_bytes", (double)st->file_bytes);
+    return n;
+}
+
+static const struct det_param p320_net = {"320x240", 0}, p320_full = {"320x240", 1};
+
+const struct ac_bench_case ac_bench_detect[] = {
+    {"detect/320x240/net", "one detector network pass at 320x240", det_setup, det_run,
+     det_figures, det_teardown, &p320_net},
+    {"detect/320x240/full", "640x480 RGB frame: letterbox, pass, decode, NMS", det_setup, det_run,
+     det_figures, det_teardown, &p320_full},
+    {0},
+};
