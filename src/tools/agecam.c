@@ -11,6 +11,7 @@
     X(ac_cmd_bench, "bench", "latency, size and memory of the age nets and other parts") \
     X(ac_cmd_detect, "detect", "faces, scores and landmarks in an image") \
     X(ac_cmd_eval_det, "eval-det", "detector AP per face-size bucket on a labels file") \
+    X(ac_cmd_faces, "faces", "detect, filter, align and age every face in an image") \
     X(ac_cmd_capture, "capture", "list cameras, grab frames from a camera, video or image folder") \
     X(ac_cmd_tail, "tail", "follow face events in the ring (like tail -f)") \
     X(ac_cmd_stats, "stats", "crowd-age statistics per time window, Prometheus metrics")
