@@ -176,6 +176,7 @@ static int convert(struct filesrc *f, struct ac_frame *dst)
     }
     if (src->color_range == AVCOL_RANGE_JPEG)
         full = 1;
+    int bt709 = src->colorspace == AVCOL_SPC_BT709;
     if (!fcc) {
         /* formats libyuv has no entry for: to yuv420p with swscale */
         f->sws = sws_getCachedContext(f->sws, src->width, src->height, fmt, src->width, src->height,
@@ -197,7 +198,7 @@ static int convert(struct filesrc *f, struct ac_frame *dst)
                   f->yuv->linesize);
         src = f->yuv;
         fcc = AC_FMT_YU12;
-        full = 0;
+        full = 0; /* swscale wrote limited range with the source's matrix */
     }
     if (f->conv_w != src->width || f->conv_h != src->height || f->conv_fcc != (int)fcc) {
         ac_convert_uninit(&f->conv);
@@ -210,7 +211,9 @@ static int convert(struct filesrc *f, struct ac_frame *dst)
     }
     const uint8_t *pl[3] = {src->data[0], src->data[1], src->data[2]};
     int st[3] = {src->linesize[0], src->linesize[1], src->linesize[2]};
-    return ac_convert_run_planes(&f->conv, pl, st, full, dst->rgb, dst->stride);
+    ac_convert_set_matrix(&f->conv, bt709 ? (full ? AC_YUV_BT709_FULL : AC_YUV_BT709)
+                                          : (full ? AC_YUV_BT601_FULL : AC_YUV_BT601));
+    return ac_convert_run_planes(&f->conv, pl, st, dst->rgb, dst->stride);
 }
 
 static int f_read(void *priv, int timeout_ms, struct ac_frame *dst)

@@ -32,6 +32,7 @@ int ac_convert_init(struct ac_convert *c, uint32_t fourcc, int sw, int sh, int s
     c->fourcc = fourcc;
     c->sw = sw;
     c->sh = sh;
+    c->matrix = is_jpeg(fourcc) ? AC_YUV_BT601_FULL : AC_YUV_BT601;
     c->dw = dw;
     c->dh = dh;
     int minstride;
@@ -85,6 +86,12 @@ int ac_convert_init(struct ac_convert *c, uint32_t fourcc, int sw, int sh, int s
         return -ENOMEM;
     }
     return 0;
+}
+
+void ac_convert_set_matrix(struct ac_convert *c, enum ac_yuv_matrix m)
+{
+    if (!is_jpeg(c->fourcc))
+        c->matrix = m;
 }
 
 void ac_convert_uninit(struct ac_convert *c)
@@ -146,7 +153,7 @@ static int rgb_run(struct ac_convert *c, const uint8_t *src, uint8_t *dst, int d
 }
 
 /* crop + scale when needed, then I420 to packed R,G,B */
-static int finish(struct ac_convert *c, struct planes p, int full, uint8_t *dst, int dst_stride)
+static int finish(struct ac_convert *c, struct planes p, uint8_t *dst, int dst_stride)
 {
     if (c->scale) {
         const uint8_t *cy = p.y + (size_t)c->cy * p.sy + c->cx;
@@ -159,16 +166,21 @@ static int finish(struct ac_convert *c, struct planes p, int full, uint8_t *dst,
             return -EIO;
         p = q;
     }
-    int rc = full ? J420ToRAW(p.y, p.sy, p.u, p.su, p.v, p.sv, dst, dst_stride, c->dw, c->dh)
-                  : I420ToRAW(p.y, p.sy, p.u, p.su, p.v, p.sv, dst, dst_stride, c->dw, c->dh);
+    /* libyuv's "RGB24" is B,G,R in memory; swapping U and V and using its
+     * YVU constants gives R,G,B (this is how its own I420ToRAW works) */
+    const struct YuvConstants *k = c->matrix == AC_YUV_BT601_FULL ? &kYvuJPEGConstants
+                                 : c->matrix == AC_YUV_BT709      ? &kYvuH709Constants
+                                 : c->matrix == AC_YUV_BT709_FULL ? &kYvuF709Constants
+                                                                  : &kYvuI601Constants;
+    int rc = I420ToRGB24Matrix(p.y, p.sy, p.v, p.sv, p.u, p.su, dst, dst_stride, k, c->dw, c->dh);
     return rc ? -EIO : 0;
 }
 
-static int nv_run(struct ac_convert *c, const uint8_t *y, int sy, const uint8_t *uv, int suv, int full,
-                  uint8_t *dst, int dst_stride)
+static int nv_run(struct ac_convert *c, const uint8_t *y, int sy, const uint8_t *uv, int suv, uint8_t *dst,
+                  int dst_stride)
 {
     int nv21 = c->fourcc == AC_FMT_NV21;
-    if (!c->scale && !full)
+    if (!c->scale && c->matrix == AC_YUV_BT601)
         return (nv21 ? NV21ToRAW(y, sy, uv, suv, dst, dst_stride, c->sw, c->sh)
                      : NV12ToRAW(y, sy, uv, suv, dst, dst_stride, c->sw, c->sh)) ? -EIO : 0;
     struct planes p;
@@ -176,18 +188,18 @@ static int nv_run(struct ac_convert *c, const uint8_t *y, int sy, const uint8_t 
     uint8_t *py = (uint8_t *)p.y, *pu = (uint8_t *)p.u, *pv = (uint8_t *)p.v;
     if ((nv21 ? NV21ToI420 : NV12ToI420)(y, sy, uv, suv, py, p.sy, pu, p.su, pv, p.sv, c->sw, c->sh))
         return -EIO;
-    return finish(c, p, full, dst, dst_stride);
+    return finish(c, p, dst, dst_stride);
 }
 
 int ac_convert_run_planes(struct ac_convert *c, const uint8_t *const plane[3], const int stride[3],
-                          int full_range, uint8_t *dst, int dst_stride)
+                          uint8_t *dst, int dst_stride)
 {
     if (c->fourcc == AC_FMT_NV12)
-        return nv_run(c, plane[0], stride[0], plane[1], stride[1], full_range, dst, dst_stride);
+        return nv_run(c, plane[0], stride[0], plane[1], stride[1], dst, dst_stride);
     if (c->fourcc != AC_FMT_YU12)
         return -EINVAL;
     struct planes p = {plane[0], plane[1], plane[2], stride[0], stride[1], stride[2]};
-    return finish(c, p, full_range, dst, dst_stride);
+    return finish(c, p, dst, dst_stride);
 }
 
 int ac_convert_run(struct ac_convert *c, const uint8_t *src, size_t len, uint8_t *dst, int dst_stride)
@@ -199,7 +211,7 @@ int ac_convert_run(struct ac_convert *c, const uint8_t *src, size_t len, uint8_t
     int sw = c->sw, sh = c->sh, ss = c->sstride;
     const uint8_t *uvp = src + (size_t)ss * sh;
     if (c->fourcc == AC_FMT_NV12 || c->fourcc == AC_FMT_NV21)
-        return nv_run(c, src, ss, uvp, ss, 0, dst, dst_stride);
+        return nv_run(c, src, ss, uvp, ss, dst, dst_stride);
     struct planes p;
     if (c->fourcc == AC_FMT_YU12 || c->fourcc == AC_FMT_YV12) {
         const uint8_t *a = uvp, *b = uvp + (size_t)half(ss) * half(sh);
@@ -208,7 +220,7 @@ int ac_convert_run(struct ac_convert *c, const uint8_t *src, size_t len, uint8_t
         p.u = c->fourcc == AC_FMT_YU12 ? a : b;
         p.v = c->fourcc == AC_FMT_YU12 ? b : a;
         p.su = p.sv = half(ss);
-        return finish(c, p, 0, dst, dst_stride);
+        return finish(c, p, dst, dst_stride);
     }
     planes_of(c->tmp, sw, sh, &p);
     uint8_t *y = (uint8_t *)p.y, *u = (uint8_t *)p.u, *v = (uint8_t *)p.v;
@@ -224,5 +236,5 @@ int ac_convert_run(struct ac_convert *c, const uint8_t *src, size_t len, uint8_t
     }
     if (rc)
         return -EIO;
-    return finish(c, p, is_jpeg(c->fourcc), dst, dst_stride);
+    return finish(c, p, dst, dst_stride);
 }

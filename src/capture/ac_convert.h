@@ -11,6 +11,10 @@
 extern "C" {
 #endif
 
+/* How the source's Y'CbCr maps to R'G'B'. Cameras default to BT.601
+ * limited range; JPEG/MJPEG is always BT.601 full range. */
+enum ac_yuv_matrix { AC_YUV_BT601, AC_YUV_BT601_FULL, AC_YUV_BT709, AC_YUV_BT709_FULL };
+
 struct ac_convert {
     uint32_t fourcc;
     int sw, sh, sstride;  /* source size; stride of its first plane in bytes */
@@ -18,6 +22,7 @@ struct ac_convert {
     int cx, cy, cw, ch;   /* centre crop in the source keeping the output aspect */
     size_t need;          /* bytes a complete source frame has */
     int scale;            /* crop or size differs: go through the scaler */
+    int matrix;           /* enum ac_yuv_matrix */
     uint8_t *tmp, *tmp2;  /* native then scaled intermediates */
 };
 
@@ -28,9 +33,11 @@ int ac_convert_init(struct ac_convert *c, uint32_t fourcc, int sw, int sh, int s
  * (nothing useful written); the caller drops and counts it. */
 int ac_convert_run(struct ac_convert *c, const uint8_t *src, size_t len, uint8_t *dst, int dst_stride);
 /* A frame already split into planes (decoders): fourcc YU12 (3 planes) or
- * NV12 (2) as given at init; full_range for JPEG-range YUV. */
+ * NV12 (2) as given at init. */
 int ac_convert_run_planes(struct ac_convert *c, const uint8_t *const plane[3], const int stride[3],
-                          int full_range, uint8_t *dst, int dst_stride);
+                          uint8_t *dst, int dst_stride);
+/* After init; ignored for JPEG, which defines its own. */
+void ac_convert_set_matrix(struct ac_convert *c, enum ac_yuv_matrix m);
 void ac_convert_uninit(struct ac_convert *c);
 
 /* Cheap structural check of a JPEG: SOI first, EOI present after it (a

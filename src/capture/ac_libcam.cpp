@@ -199,6 +199,13 @@ int lc_start(void *priv, int out_w, int out_h)
     if (rc)
         return rc;
     l->conv_ready = true;
+    const auto &cs = l->config->at(0).colorSpace;
+    if (cs) {
+        bool full = cs->range == ColorSpace::Range::Full;
+        bool bt709 = cs->ycbcrEncoding == ColorSpace::YcbcrEncoding::Rec709;
+        ac_convert_set_matrix(&l->conv, bt709 ? (full ? AC_YUV_BT709_FULL : AC_YUV_BT709)
+                                              : (full ? AC_YUV_BT601_FULL : AC_YUV_BT601));
+    }
     ControlList controls;
     if (l->set.fps > 0) {
         int64_t d = 1000000 / l->set.fps;
@@ -236,7 +243,7 @@ int lc_read(void *priv, int timeout_ms, ac_frame *dst)
             int st[3] = {(int)l->stride, (int)(l->fmt.fourcc == AC_FMT_NV12 ? l->stride : l->stride / 2),
                          (int)l->stride / 2};
             const uint8_t *p[3] = {pl[0], pl[1], pl.size() > 2 ? pl[2] : nullptr};
-            rc = ac_convert_run_planes(&l->conv, p, st, 0, dst->rgb, dst->stride);
+            rc = ac_convert_run_planes(&l->conv, p, st, dst->rgb, dst->stride);
         } else {
             size_t used = md.planes().size() ? md.planes()[0].bytesused : buf->planes()[0].length;
             rc = ac_convert_run(&l->conv, pl[0], used, dst->rgb, dst->stride);

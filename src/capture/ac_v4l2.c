@@ -21,6 +21,7 @@ struct v4l2src {
     struct ac_capture_counters *ctr;
     struct ac_capfmt fmt;
     int bytesperline;
+    int matrix; /* enum ac_yuv_matrix from the format's colorimetry */
     struct { void *p; size_t len; } buf[MAX_BUFS];
     int nbuf;
     int streaming;
@@ -172,6 +173,20 @@ static int v_open(const char *arg, const struct ac_capture_settings *s, struct a
     return 0;
 }
 
+/* The driver's colorimetry, with V4L2's own defaults for unset fields.
+ * BT.2020 and SMPTE 240M are rare on cameras; BT.709 is the close match. */
+static int yuv_matrix(const struct v4l2_pix_format *p)
+{
+    uint32_t enc = p->ycbcr_enc == V4L2_YCBCR_ENC_DEFAULT ? V4L2_MAP_YCBCR_ENC_DEFAULT(p->colorspace)
+                                                         : p->ycbcr_enc;
+    uint32_t q = p->quantization == V4L2_QUANTIZATION_DEFAULT
+                     ? V4L2_MAP_QUANTIZATION_DEFAULT(0, p->colorspace, enc)
+                     : p->quantization;
+    int full = q == V4L2_QUANTIZATION_FULL_RANGE;
+    int bt709 = enc == V4L2_YCBCR_ENC_709 || enc == V4L2_YCBCR_ENC_BT2020 || enc == V4L2_YCBCR_ENC_SMPTE240M;
+    return bt709 ? (full ? AC_YUV_BT709_FULL : AC_YUV_BT709) : (full ? AC_YUV_BT601_FULL : AC_YUV_BT601);
+}
+
 static int v_init(void *priv, struct ac_capfmt *fmt)
 {
     struct v4l2src *v = priv;
@@ -203,6 +218,7 @@ static int v_init(void *priv, struct ac_capfmt *fmt)
     v->fmt.w = (int)f.fmt.pix.width;
     v->fmt.h = (int)f.fmt.pix.height;
     v->bytesperline = (int)f.fmt.pix.bytesperline;
+    v->matrix = yuv_matrix(&f.fmt.pix);
     if (!ac_capfmt_supported(v->fmt.fourcc))
         return -ENOTSUP;
     v->fmt.fps_milli = 0;
@@ -254,6 +270,7 @@ static int v_start(void *priv, int out_w, int out_h)
     int rc = ac_convert_init(&v->conv, v->fmt.fourcc, v->fmt.w, v->fmt.h, v->bytesperline, out_w, out_h);
     if (rc)
         return rc;
+    ac_convert_set_matrix(&v->conv, (enum ac_yuv_matrix)v->matrix);
     for (int i = 0; i < v->nbuf; i++) {
         struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP,
                                 .index = (uint32_t)i};

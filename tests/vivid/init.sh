@@ -15,6 +15,7 @@ insmod /modules/vivid.ko n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0 vi
   || echo "AGECAM-VIVID insmod FAIL vivid"
 /vivid_check formats
 /vivid_check buferror
+/vivid_check colorimetry
 /vivid_check slow
 /vivid_check capture --list
 /vivid_check capture --list --json

@@ -4,6 +4,7 @@
  * on the serial console for run_vivid.sh to grep.
  *   vivid_check formats        YUYV, NV12 (+ UYVY, NV21, YU12, YV12, a downscale) at
  *                              640x480: count, size, timestamps, colour bars
+ *   vivid_check colorimetry    BT.709 full-range bars decode like BT.601 limited ones
  *   vivid_check slow           capture thread + slot + slow consumer, no allocations
  *   vivid_check buferror       driver-flagged bad buffers are dropped and counted
  *   vivid_check loss           unbind/bind the driver while streaming
@@ -92,6 +93,7 @@ static struct ac_capture *start_capture(uint32_t fourcc, int *rc)
  * magenta red blue black. Classify each bar by which channels are lit, so a
  * wrong matrix, swapped R/B or swapped chroma shows up. */
 static char last_bars[9];
+static uint8_t last_bar_rgb[8][3];
 
 static void classify_bars(const struct ac_frame *f)
 {
@@ -99,6 +101,7 @@ static void classify_bars(const struct ac_frame *f)
     const uint8_t *row = f->rgb + (size_t)(f->h / 2) * f->stride;
     for (int k = 0; k < 8; k++) {
         const uint8_t *p = row + 3 * ((2 * k + 1) * f->w / 16);
+        memcpy(last_bar_rgb[k], p, 3);
         int on = 0, unclear = 0;
         for (int ch = 0; ch < 3; ch++) {
             on |= (p[ch] > 140) << (2 - ch);
@@ -394,6 +397,55 @@ static int check_buf_error(void)
                   (unsigned long long)st.corrupt, frames, st.online, (unsigned long long)st.losses);
 }
 
+/* vivid can send its bars with other colorimetry (set by its controls, and
+ * reported in the format like a real camera would): BT.709 full range must
+ * come out as the same RGB as the default BT.601 limited range. */
+static int check_colorimetry(void)
+{
+    uint8_t base[8][3];
+    char why[160] = "";
+    double fps;
+    int distinct, rc;
+    struct ac_capture *c = start_capture(AC_FMT_YUYV, &rc);
+    if (!c || read_frames(c, 3, why, sizeof why, &fps, &distinct)) {
+        ac_capture_close(c);
+        return result("colorimetry", 0, "baseline: %s", c ? why : strerror(-rc));
+    }
+    ac_capture_close(c);
+    memcpy(base, last_bar_rgb, sizeof base);
+    int fd = open(DEV, O_RDWR);
+    rc = fd < 0 ? -errno : set_ctrl_by_name(fd, "Y'CbCr Encoding", V4L2_YCBCR_ENC_709);
+    if (!rc)
+        rc = set_ctrl_by_name(fd, "Quantization", V4L2_QUANTIZATION_FULL_RANGE);
+    struct v4l2_format f = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+    if (!rc)
+        rc = xioctl(fd, VIDIOC_G_FMT, &f);
+    if (rc) {
+        if (fd >= 0)
+            close(fd);
+        return result("colorimetry", 0, "controls: %s", strerror(-rc));
+    }
+    c = start_capture(AC_FMT_YUYV, &rc);
+    int bad = !c || read_frames(c, 3, why, sizeof why, &fps, &distinct);
+    ac_capture_close(c);
+    int worst = 0;
+    for (int k = 0; k < 8; k++)
+        for (int ch = 0; ch < 3; ch++) {
+            int d = abs(last_bar_rgb[k][ch] - base[k][ch]);
+            worst = d > worst ? d : worst;
+        }
+    set_ctrl_by_name(fd, "Y'CbCr Encoding", 0);
+    set_ctrl_by_name(fd, "Quantization", 0);
+    close(fd);
+    if (bad)
+        return result("colorimetry", 0, "709 full: %s", c ? why : strerror(-rc));
+    return result("colorimetry", worst <= 6 && !strcmp(last_bars, "WYCGMRBK"),
+                  "driver reports ycbcr_enc=%u quantization=%u; bars %s, yellow %d,%d,%d vs BT.601 limited "
+                  "%d,%d,%d, worst channel difference %d", f.fmt.pix.ycbcr_enc, f.fmt.pix.quantization, last_bars,
+                  last_bar_rgb[1][0], last_bar_rgb[1][1], last_bar_rgb[1][2], base[1][0], base[1][1], base[1][2],
+                  worst);
+}
+
 struct out_state {
     int fd;
     void *buf[4];
@@ -594,7 +646,7 @@ static int check_slow_consumer(void)
     pthread_create(&th, NULL, capture_thread, &a);
     int taken = 0, max_age_ms = 0, steady_allocs = 0;
     long a0 = 0;
-    for (int i = 0; i < 12; i++) {
+    for (int i = 0; i < 8; i++) {
         struct ac_frame *f;
         if (ac_frameslot_take(a.slot, 2000, &f))
             break;
@@ -620,7 +672,7 @@ static int check_slow_consumer(void)
     /* at 25 fps a frame waits at most one period in the slot, plus the
      * lead/lag of vivid's timestamps and the emulated machine's jitter */
     /* a0 > 0: the counter does see the set-up allocations */
-    int ok = taken == 12 && ss.dropped > ss.taken * 3 && st.no_buffer == 0 && max_age_ms < 250 &&
+    int ok = taken == 8 && ss.dropped > ss.taken * 3 && st.no_buffer == 0 && max_age_ms < 250 &&
              steady_allocs == 0 && a0 > 0 && a.rc == 0;
     return result("slow-consumer", ok, "taken=%d slot_dropped=%llu captured=%llu no_buffer=%llu "
                   "max_frame_age_ms=%d allocations_at_setup=%ld allocations_while_streaming=%d", taken,
@@ -633,6 +685,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc >= 2 && !strcmp(argv[1], "formats"))
         return check_formats();
+    if (argc >= 2 && !strcmp(argv[1], "colorimetry"))
+        return check_colorimetry();
     if (argc >= 2 && !strcmp(argv[1], "slow"))
         return check_slow_consumer();
     if (argc >= 2 && !strcmp(argv[1], "buferror"))
