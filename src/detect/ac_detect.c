@@ -8,8 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libyuv/convert_argb.h>
-#include <libyuv/scale_argb.h>
+#include "common/ac_resize.h"
 
 struct ac_detect {
     struct ac_detect_settings set;
@@ -19,8 +18,9 @@ struct ac_detect {
     int in_w, in_h;
     float mean[3], scale[3];
     int out_index[AC_DET_MAX_LEVELS];
-    uint8_t *src_argb; /* max_src_w * max_src_h * 4 */
-    uint8_t *dst_argb; /* in_w * in_h * 4 */
+    struct ac_resize_plan plan; /* for the last image size; rebuilt when it changes */
+    int plan_w, plan_h;         /* 0: no plan yet */
+    float *scaled;              /* in_w * in_h * 3, the resized image before letterboxing */
     struct ac_face *cand;
     int max_cand;
 };
@@ -40,8 +40,9 @@ void ac_detect_destroy(struct ac_detect *d)
     if (!d)
         return;
     ac_nn_ctx_destroy(d->ctx);
-    free(d->src_argb);
-    free(d->dst_argb);
+    if (d->plan_w)
+        ac_resize_plan_uninit(&d->plan);
+    free(d->scaled);
     free(d->cand);
     free(d);
 }
@@ -114,10 +115,9 @@ int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_set
     rc = check_outputs(d, err, errlen);
     if (rc)
         goto out_fail;
-    d->src_argb = malloc((size_t)s->max_src_w * s->max_src_h * 4);
-    d->dst_argb = malloc((size_t)d->in_w * d->in_h * 4);
+    d->scaled = malloc(sizeof(float) * (size_t)d->in_w * d->in_h * 3);
     d->cand = malloc(sizeof(*d->cand) * (size_t)d->max_cand);
-    if (!d->src_argb || !d->dst_argb || !d->cand) {
+    if (!d->scaled || !d->cand) {
         rc = fail(err, errlen, -ENOMEM, "out of memory");
         goto out_fail;
     }
@@ -134,24 +134,33 @@ void ac_detect_input_size(const struct ac_detect *d, int *w, int *h)
     *h = d->in_h;
 }
 
-/* Letterbox: scaled image top-left, normalised mean (0) elsewhere. */
-static void preprocess(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride, int rw,
-                       int rh)
+/* Letterbox: scaled image top-left, normalised mean (0) elsewhere. The
+ * antialiased float resize is the one training used (train/preprocess.py,
+ * PIL-style triangle filter); its plan depends on the image size only, so a
+ * camera stream builds it once. libyuv's scalers were not used: they
+ * allocate row buffers on every call. */
+static int preprocess(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride, int rw,
+                      int rh)
 {
-    /* libyuv "RAW" is R,G,B in memory; ARGB is B,G,R,A in memory */
-    RAWToARGB(rgb, stride, d->src_argb, w * 4, w, h);
-    ARGBScale(d->src_argb, w * 4, w, h, d->dst_argb, rw * 4, rw, rh, kFilterBox);
-    float *in = ac_nn_input(d->ctx);
-    memset(in, 0, sizeof(float) * (size_t)d->in_w * d->in_h * 3);
-    for (int y = 0; y < rh; y++) {
-        const uint8_t *p = d->dst_argb + (size_t)y * rw * 4;
-        float *q = in + (size_t)y * d->in_w * 3;
-        for (int x = 0; x < rw; x++) {
-            q[3 * x + 0] = (p[4 * x + 2] - d->mean[0]) * d->scale[0];
-            q[3 * x + 1] = (p[4 * x + 1] - d->mean[1]) * d->scale[1];
-            q[3 * x + 2] = (p[4 * x + 0] - d->mean[2]) * d->scale[2];
-        }
+    if (d->plan_w != w || d->plan_h != h || d->plan.out_w != rw || d->plan.out_h != rh) {
+        if (d->plan_w)
+            ac_resize_plan_uninit(&d->plan);
+        d->plan_w = d->plan_h = 0;
+        int rc = ac_resize_plan_init(&d->plan, w, h, rw, rh);
+        if (rc)
+            return rc;
+        d->plan_w = w;
+        d->plan_h = h;
     }
+    ac_resize_run(&d->plan, rgb, stride, d->scaled, d->mean, d->scale);
+    float *in = ac_nn_input(d->ctx);
+    for (int y = 0; y < rh; y++) {
+        float *q = in + (size_t)y * d->in_w * 3;
+        memcpy(q, d->scaled + (size_t)y * rw * 3, sizeof(float) * (size_t)rw * 3);
+        memset(q + (size_t)rw * 3, 0, sizeof(float) * (size_t)(d->in_w - rw) * 3);
+    }
+    memset(in + (size_t)rh * d->in_w * 3, 0, sizeof(float) * (size_t)(d->in_h - rh) * d->in_w * 3);
+    return 0;
 }
 
 int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride,
@@ -165,8 +174,10 @@ int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int str
     int rw = (int)lround(w * s), rh = (int)lround(h * s);
     rw = rw < 1 ? 1 : rw > d->in_w ? d->in_w : rw;
     rh = rh < 1 ? 1 : rh > d->in_h ? d->in_h : rh;
-    preprocess(d, rgb, w, h, stride, rw, rh);
-    int rc = ac_nn_run(d->ctx);
+    int rc = preprocess(d, rgb, w, h, stride, rw, rh);
+    if (rc)
+        return rc;
+    rc = ac_nn_run(d->ctx);
     if (rc)
         return rc;
     int n = 0;

@@ -2,10 +2,11 @@
  *
  * The image is letterboxed into the model's fixed input (models/det-WxH.acnn:
  * the input size is chosen by picking the file): scaled by
- * min(in_w / w, in_h / h) with libyuv's box filter, placed top-left, the rest
- * filled with the normalised mean. All buffers (ARGB staging for the largest
- * accepted image, candidates) are allocated in ac_detect_create; a run
- * allocates nothing. One detector per thread. */
+ * min(in_w / w, in_h / h) with the antialiased resize of src/common (the
+ * filter training used), placed top-left, the rest filled with the
+ * normalised mean. Buffers are allocated in ac_detect_create; a run
+ * allocates nothing, except that a new image size builds a new resize plan
+ * (once per camera stream). One detector per thread. */
 #ifndef AC_DETECT_H
 #define AC_DETECT_H
 
@@ -34,7 +35,7 @@ void ac_detect_destroy(struct ac_detect *d);
 
 /* Detects faces; faces must hold settings.max_faces entries. Returns the
  * number of faces (sorted by score), -EINVAL for a bad image, -E2BIG when it
- * exceeds max_src_w x max_src_h. */
+ * exceeds max_src_w x max_src_h, -ENOMEM if a new size's plan cannot be built. */
 int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride,
                   struct ac_face *faces);
 

@@ -1,0 +1,95 @@
+#!/bin/bash
+# agecam detect / eval-det / faces end to end with the shipped detector on the
+# NASA portrait (tests/data/astronaut.jpg), whose face box was marked by hand:
+# x 180..270, y 70..180 (forehead to chin), eyes near (207, 115) and (247, 115).
+# Also: bad input gets a clear message and a non-zero exit, never a crash.
+# usage: test_cli.sh AGECAM SOURCE_ROOT
+set -u
+AGECAM=$1
+ROOT=$2
+MODEL=$ROOT/models/det-320x240.acnn
+PY=/usr/bin/python3
+T=$(mktemp -d /tmp/agecam-test-det-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+IMG=$ROOT/tests/data/astronaut.jpg
+
+# --- detect ------------------------------------------------------------------
+"$AGECAM" detect --help | grep -q -- "--out" || fail "detect --help"
+"$AGECAM" detect >/dev/null 2>&1; [ $? -eq 2 ] || fail "detect without an image should exit 2"
+out=$("$AGECAM" detect --model "$MODEL" --out "$T/annot.jpg" "$IMG" 2>"$T/err")
+[ $? -eq 0 ] || fail "detect exit: $(cat "$T/err")"
+[ -s "$T/annot.jpg" ] || fail "annotated image not written"
+# the best face overlaps the hand-marked box (IoU >= 0.5) with its eyes
+# within 8 px of the marked points
+echo "$out" | head -1 | awk '
+  { x0=$4; y0=$5; x1=$6; y1=$7; s=$9; lx=$11; ly=$12; rx=$13; ry=$14
+    ix=(x1<270?x1:270)-(x0>180?x0:180); iy=(y1<180?y1:180)-(y0>70?y0:70)
+    inter=(ix>0&&iy>0)?ix*iy:0; iou=inter/((x1-x0)*(y1-y0)+90*110-inter)
+    ok = $1=="face" && iou>=0.5 && s>=0.5 && (lx-207)^2+(ly-115)^2<=64 && (rx-247)^2+(ry-115)^2<=64
+    if (!ok) exit 1 }' ||
+  fail "astronaut face not found where marked: $(echo "$out" | head -1)"
+# no second confident face in a portrait
+echo "$out" | tail -1 | grep -q "^1 face in" || fail "extra faces: $out"
+"$AGECAM" detect --model "$MODEL" --json "$IMG" | head -1 |
+  grep -q '^{"image":".*astronaut.jpg","face":0,"box":\[[0-9.]*,[0-9.]*,[0-9.]*,[0-9.]*\],"score":[0-9.]*,"landmarks":\[\([0-9.]*,\)\{9\}[0-9.]*\]}$' ||
+  fail "detect --json: $("$AGECAM" detect --model "$MODEL" --json "$IMG" | head -1)"
+
+# model lookup through $AGECAM_MODEL_DIR and --size
+AGECAM_MODEL_DIR=$ROOT/models "$AGECAM" detect --size 320x240 "$IMG" | grep -q "^1 face in" ||
+  fail "detect via AGECAM_MODEL_DIR"
+AGECAM_MODEL_DIR=$T "$AGECAM" detect --size 64x64 "$IMG" 2>"$T/err" && fail "missing det-64x64 accepted"
+grep -q "det-64x64.acnn" "$T/err" || fail "missing model message: $(cat "$T/err")"
+"$AGECAM" detect --model "$MODEL" --size 12 "$IMG" 2>/dev/null; [ $? -eq 2 ] || fail "bad --size"
+"$AGECAM" detect --model "$MODEL" --score 2 "$IMG" 2>/dev/null; [ $? -eq 2 ] || fail "bad --score"
+# an age model is not a detector
+"$AGECAM" detect --model "$ROOT/models/smlf-small.acnn" "$IMG" 2>"$T/err" && fail "age model accepted"
+grep -q "not a face detector" "$T/err" || fail "wrong model kind message: $(cat "$T/err")"
+# corrupt model and image
+head -c 1000 "$MODEL" > "$T/trunc.acnn"
+"$AGECAM" detect --model "$T/trunc.acnn" "$IMG" 2>"$T/err" && fail "truncated model accepted"
+[ -s "$T/err" ] || fail "truncated model: no message"
+head -c 2000 "$IMG" > "$T/trunc.jpg"
+"$AGECAM" detect --model "$MODEL" "$T/trunc.jpg" 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "truncated image exit $rc"
+grep -q "trunc.jpg" "$T/err" || fail "truncated image message: $(cat "$T/err")"
+
+# --- eval-det -------------------------------------------------------------------
+mkdir -p "$T/set/images/a"
+cp "$IMG" "$T/set/images/a/1.jpg"
+printf '# a/1.jpg 512 512\n180 70 90 110\n' > "$T/set/labels.txt"
+"$AGECAM" eval-det --model "$MODEL" --labels "$T/set/labels.txt" --root "$T/set" --json \
+  > "$T/ev.json" 2>"$T/err" || fail "eval-det exit: $(cat "$T/err")"
+grep -q '"images":1,.*"ap_ge64":1.0000,"faces_ge64":1,.*"ap_16_32":null' "$T/ev.json" ||
+  fail "eval-det json: $(cat "$T/ev.json")"
+# a list naming no image, a wrong image size, a missing image, bad labels
+echo "nothing.jpg" > "$T/list"
+"$AGECAM" eval-det --model "$MODEL" --labels "$T/set/labels.txt" --root "$T/set" --list "$T/list" \
+  2>"$T/err" && fail "empty list accepted"
+printf '# a/1.jpg 500 512\n180 70 90 110\n' > "$T/set/bad.txt"
+"$AGECAM" eval-det --model "$MODEL" --labels "$T/set/bad.txt" --root "$T/set" 2>"$T/err" &&
+  fail "wrong size accepted"
+grep -q "labels say 500x512" "$T/err" || fail "size message: $(cat "$T/err")"
+printf '# a/2.jpg 512 512\n' > "$T/set/bad.txt"
+"$AGECAM" eval-det --model "$MODEL" --labels "$T/set/bad.txt" --root "$T/set" 2>"$T/err" &&
+  fail "missing image accepted"
+grep -q "a/2.jpg" "$T/err" || fail "missing image message: $(cat "$T/err")"
+printf '# a/1.jpg 512 512\n180 70 90\n' > "$T/set/bad.txt"
+"$AGECAM" eval-det --model "$MODEL" --labels "$T/set/bad.txt" --root "$T/set" 2>"$T/err" &&
+  fail "bad labels accepted"
+grep -q "bad.txt:2:" "$T/err" || fail "bad labels message: $(cat "$T/err")"
+
+# --- faces ----------------------------------------------------------------------
+if [ -f "$ROOT/models/smlf-small.acnn" ]; then
+  out=$("$AGECAM" faces --model "$MODEL" --age-model "$ROOT/models/smlf-small.acnn" --json "$IMG" 2>"$T/err")
+  [ $? -eq 0 ] || fail "faces exit: $(cat "$T/err")"
+  echo "$out" | head -1 | grep -q '"face":0,.*"age":[0-9.]*,"std":[0-9.]*,"quality":"ok"' ||
+    fail "faces: $out"
+  # a size filter above the face rejects it and counts it
+  "$AGECAM" faces --model "$MODEL" --age-model "$ROOT/models/smlf-small.acnn" --min-size 400 "$IMG" 2>/dev/null |
+    grep -q "0 aged; rejected: size 1, pose 0, blur 0" || fail "faces --min-size"
+fi
+
+[ $fails -eq 0 ] && echo "detect CLI: ok"
+exit $fails
