@@ -13,6 +13,7 @@ hard-codes it.
 import argparse
 import datetime
 import os
+import struct
 import sys
 
 import numpy as np
@@ -64,6 +65,28 @@ def build_graph(model, in_w, in_h):
     return w
 
 
+def write_golden(path, model, data, in_w, in_h, seed=7):
+    """Inputs: two seeded uniform tensors and a gradient/checker image;
+    reference: every head output, NHWC, concatenated in OUTS order."""
+    rng = np.random.default_rng(seed)
+    cases = [rng.uniform(-1, 1, (in_h, in_w, 3)).astype(np.float32) for _ in range(2)]
+    yy, xx = np.mgrid[0:in_h, 0:in_w].astype(np.float32)
+    img = np.stack([255 * xx / (in_w - 1), 255 * yy / (in_h - 1),
+                    255.0 * (((xx // 8) + (yy // 8)) % 2)], -1)
+    cases.append(((img - det_model.MEAN[0]) * det_model.SCALE[0]).astype(np.float32))
+    outs = []
+    with torch.no_grad():
+        for c in cases:
+            ys = model(torch.from_numpy(c).permute(2, 0, 1)[None].contiguous())
+            outs.append(np.concatenate([y[0].permute(1, 2, 0).reshape(-1).numpy() for y in ys]))
+    crc = struct.unpack_from("<I", data, 24)[0]
+    with open(path, "wb") as f:
+        f.write(b"ACGOLD1\0" + struct.pack("<IIIIII", crc, len(cases), in_h, in_w, 3, outs[0].size))
+        for c, o in zip(cases, outs):
+            f.write(c.astype("<f4").tobytes())
+            f.write(o.astype("<f4").tobytes())
+
+
 def parse_size(s):
     a, b = s.lower().split("x")
     return int(a), int(b)
@@ -74,6 +97,7 @@ def main():
     ap.add_argument("--checkpoint", required=True)
     ap.add_argument("--size", default="320x240", help="input WxH, multiples of 32")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--golden", help="also write golden vectors (tests/nn/test_nn_golden.c format)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     in_w, in_h = parse_size(a.size)
@@ -100,8 +124,8 @@ def main():
         w.meta(k, v)
     data = w.save(a.out)
     assert w.params == meta["params_torch"], (w.params, meta["params_torch"])
-    # self-check: the graph walk matches torch on a random input is done in C
-    # (tests/detect); here only report.
+    if a.golden:
+        write_golden(a.golden, model, data, in_w, in_h)
     print("%s: %d bytes, %d params, %.1f M MACs, %d ops" % (
         a.out, len(data), w.params, meta["macs"] / 1e6, len(w.ops)))
 
