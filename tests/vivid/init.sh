@@ -28,5 +28,6 @@ rmmod vivid || echo "AGECAM-VIVID rmmod FAIL vivid"
 insmod /modules/vivid.ko n_devs=1 node_types=0x101 num_inputs=1 input_types=0x3 num_outputs=1 \
   output_types=0x1 vid_cap_nr=0 vid_out_nr=1 || echo "AGECAM-VIVID insmod FAIL vivid-loop"
 /vivid_check loop /face.jpg
+/vivid_check feed dir:/feed
 echo "AGECAM-VIVID DONE"
 poweroff -f

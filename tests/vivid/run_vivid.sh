@@ -2,9 +2,9 @@
 # Boots Debian's kernel under qemu (software emulation) with an initramfs
 # that loads vivid and runs vivid_check; passes when every check printed
 # PASS on the serial console. Exit 77 (skip) when qemu, busybox or the kernel
-# package is missing. usage: run_vivid.sh VIVID_CHECK FACE_JPG WORKDIR
+# package is missing. usage: run_vivid.sh VIVID_CHECK FACE_JPG MKDEMO WORKDIR
 set -uo pipefail
-CHECK=$1 FACE=$2 WORK=$3
+CHECK=$1 FACE=$2 MKDEMO=$3 WORK=$4
 skip() { echo "SKIP: $*"; exit 77; }
 QEMU=$(command -v qemu-system-x86_64) || skip "qemu-system-x86_64 not installed (apt-get install qemu-system-x86)"
 BUSYBOX=""
@@ -48,6 +48,8 @@ cp "$BUSYBOX" "$ROOT/bin/busybox"
 cp "$(dirname "$0")/init.sh" "$ROOT/init" && chmod 755 "$ROOT/init"
 cp "$CHECK" "$ROOT/vivid_check"
 cp "$FACE" "$ROOT/face.jpg"
+# a moving face, fed through vivid's output by `vivid_check feed`
+"$MKDEMO" "$FACE" "$ROOT/feed" 8 >/dev/null || { echo "mkdemo failed"; exit 1; }
 for m in "${ORDER[@]}"; do cp "${PATHOF[$m]}" "$ROOT/modules/"; done
 printf '%s\n' "${ORDER[@]}" | grep -vx vivid > "$ROOT/modules/order"
 (cd "$ROOT" && find . | "$BUSYBOX" cpio -o -H newc > "$WORK/initramfs.cpio" 2>/dev/null) \
@@ -63,7 +65,7 @@ tr -d '\r' < "$LOG" | grep -E 'AGECAM-VIVID|^/dev/video|^    (YUYV|NV12)|^v4l2:'
 [ $rc -eq 0 ] || echo "qemu exit status $rc (124 = timed out)"
 clean=$(tr -d '\r' < "$LOG")
 fail=0
-for c in format-YUYV format-NV12 format-YUYV-scaled buf-error colorimetry slow-consumer capture-frames loss wait-for-device loop; do
+for c in format-YUYV format-NV12 format-YUYV-scaled buf-error colorimetry slow-consumer capture-frames loss wait-for-device loop feed; do
   grep -q "^AGECAM-VIVID $c PASS" <<<"$clean" || { echo "missing PASS for $c"; fail=1; }
 done
 grep -q '^/dev/video0  .*(vivid' <<<"$clean" || { echo "capture --list did not show vivid"; fail=1; }

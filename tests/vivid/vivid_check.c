@@ -9,6 +9,7 @@
  *   vivid_check buferror       driver-flagged bad buffers are dropped and counted
  *   vivid_check loss           unbind/bind the driver while streaming
  *   vivid_check loop IMAGE     push our own frames through /dev/video1 -> /dev/video0
+ *   vivid_check feed SRC       frames of a dir:/file: source through the loop, in order
  *   vivid_check capture ...    the `agecam capture` command itself */
 #include <errno.h>
 #include <fcntl.h>
@@ -452,6 +453,8 @@ struct out_state {
     size_t len[4];
     int nbuf;
     volatile int stop;
+    uint8_t **frames; /* YUYV frames to cycle through; NULL: keep the buffers as they are */
+    int nframes, next;
 };
 
 static void *feed_output(void *arg)
@@ -465,9 +468,65 @@ static void *feed_output(void *arg)
         if (xioctl(o->fd, VIDIOC_DQBUF, &b))
             continue;
         b.bytesused = (uint32_t)o->len[b.index];
+        if (o->nframes)
+            memcpy(o->buf[b.index], o->frames[o->next++ % o->nframes], o->len[b.index]);
         xioctl(o->fd, VIDIOC_QBUF, &b);
     }
     return NULL;
+}
+
+/* vivid's HDMI output /dev/video1 looped into its HDMI input /dev/video0 at
+ * 640x480p60 YUYV, output streaming with 4 buffers holding `first`. */
+static int loop_setup(struct out_state *o, const uint8_t *first, const char **step)
+{
+    int rc;
+    int cfd = open("/dev/video0", O_RDWR), ofd = open("/dev/video1", O_RDWR | O_NONBLOCK);
+    if (cfd < 0 || ofd < 0) {
+        *step = "open /dev/video0 and /dev/video1";
+        return -errno;
+    }
+    *step = "dv timings/format";
+    rc = setup_node(ofd, V4L2_BUF_TYPE_VIDEO_OUTPUT);
+    if (!rc)
+        rc = setup_node(cfd, V4L2_BUF_TYPE_VIDEO_CAPTURE);
+    if (!rc) {
+        *step = "loop_video control";
+        rc = set_ctrl_by_name(cfd, "Loop Video", 1);
+        if (rc == -ENOENT)
+            rc = set_ctrl_by_name(ofd, "Loop Video", 1);
+    }
+    if (!rc) {
+        /* no on-screen text over the looped picture (best effort) */
+        set_ctrl_by_name(cfd, "OSD Text Mode", 2);
+    }
+    memset(o, 0, sizeof *o);
+    o->fd = ofd;
+    if (!rc) {
+        *step = "output buffers";
+        struct v4l2_requestbuffers req = {.count = 4, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
+        rc = xioctl(ofd, VIDIOC_REQBUFS, &req);
+        for (uint32_t i = 0; !rc && i < req.count && i < 4; i++) {
+            struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP, .index = i};
+            rc = xioctl(ofd, VIDIOC_QUERYBUF, &b);
+            if (rc)
+                break;
+            o->buf[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, ofd, b.m.offset);
+            if (o->buf[i] == MAP_FAILED) {
+                rc = -errno;
+                break;
+            }
+            o->len[i] = 640 * 480 * 2;
+            memcpy(o->buf[i], first, o->len[i]);
+            b.bytesused = (uint32_t)o->len[i];
+            rc = xioctl(ofd, VIDIOC_QBUF, &b);
+            o->nbuf = (int)i + 1;
+        }
+        int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+        if (!rc)
+            rc = xioctl(ofd, VIDIOC_STREAMON, &type);
+    }
+    close(cfd);
+    return rc;
 }
 
 static int check_loop(const char *image)
@@ -496,51 +555,12 @@ static int check_loop(const char *image)
     if (rc)
         return result("loop", 0, "preparing frame: %s", strerror(-rc));
 
-    int cfd = open("/dev/video0", O_RDWR), ofd = open("/dev/video1", O_RDWR | O_NONBLOCK);
-    if (cfd < 0 || ofd < 0)
-        return result("loop", 0, "open nodes: %s", strerror(errno));
-    const char *step = "dv timings/format";
-    rc = setup_node(ofd, V4L2_BUF_TYPE_VIDEO_OUTPUT);
-    if (!rc)
-        rc = setup_node(cfd, V4L2_BUF_TYPE_VIDEO_CAPTURE);
-    if (!rc) {
-        step = "loop_video control";
-        rc = set_ctrl_by_name(cfd, "Loop Video", 1);
-        if (rc == -ENOENT)
-            rc = set_ctrl_by_name(ofd, "Loop Video", 1);
-    }
-    if (!rc) {
-        /* no on-screen text over the looped picture (best effort) */
-        set_ctrl_by_name(cfd, "OSD Text Mode", 2);
-    }
-    struct out_state o = {.fd = ofd};
-    if (!rc) {
-        step = "output buffers";
-        struct v4l2_requestbuffers req = {.count = 4, .type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP};
-        rc = xioctl(ofd, VIDIOC_REQBUFS, &req);
-        for (uint32_t i = 0; !rc && i < req.count && i < 4; i++) {
-            struct v4l2_buffer b = {.type = V4L2_BUF_TYPE_VIDEO_OUTPUT, .memory = V4L2_MEMORY_MMAP, .index = i};
-            rc = xioctl(ofd, VIDIOC_QUERYBUF, &b);
-            if (rc)
-                break;
-            o.buf[i] = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, ofd, b.m.offset);
-            if (o.buf[i] == MAP_FAILED) {
-                rc = -errno;
-                break;
-            }
-            o.len[i] = 640 * 480 * 2;
-            memcpy(o.buf[i], yuyv, o.len[i]);
-            b.bytesused = (uint32_t)o.len[i];
-            rc = xioctl(ofd, VIDIOC_QBUF, &b);
-            o.nbuf = (int)i + 1;
-        }
-        int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
-        if (!rc)
-            rc = xioctl(ofd, VIDIOC_STREAMON, &type);
-    }
-    close(cfd);
+    struct out_state o;
+    const char *step;
+    rc = loop_setup(&o, yuyv, &step);
     if (rc)
         return result("loop", 0, "%s: %s", step, strerror(-rc));
+    int ofd = o.fd;
     pthread_t th;
     pthread_create(&th, NULL, feed_output, &o);
 
@@ -590,6 +610,111 @@ static int check_loop(const char *image)
     return result("loop", frames == 20 && frac > 0.999,
                   "frames=%d identical_frames=%d last_frame_match=%.4f worst_diff=%d", frames, identical, frac,
                   worst_all);
+}
+
+/* Frames of a capture source (dir:/file:) as YUYV 640x480 for the output
+ * side, and the RGB our capture path must make of each. */
+static int load_feed(const char *src, uint8_t ***yuyv, uint8_t ***expect, int max)
+{
+    struct ac_capture_settings s;
+    ac_capture_settings_default(&s);
+    s.realtime = 0;
+    struct ac_capture *c = NULL;
+    int rc = ac_capture_open(src, &s, &c);
+    if (!rc)
+        rc = ac_capture_init(c);
+    if (!rc)
+        rc = ac_capture_start(c);
+    *yuyv = calloc((size_t)max, sizeof **yuyv);
+    *expect = calloc((size_t)max, sizeof **expect);
+    uint8_t *argb = malloc(640 * 480 * 4);
+    struct ac_convert conv;
+    if (!rc)
+        rc = ac_convert_init(&conv, AC_FMT_YUYV, 640, 480, 0, 640, 480);
+    int n = 0;
+    while (!rc && n < max) {
+        struct ac_frame *f;
+        int r = ac_capture_read(c, 1000, &f);
+        if (r == -EAGAIN)
+            continue;
+        if (r)
+            break;
+        (*yuyv)[n] = malloc(640 * 480 * 2);
+        (*expect)[n] = malloc(640 * 480 * 3);
+        RAWToARGB(f->rgb, f->stride, argb, 640 * 4, 640, 480);
+        ARGBToYUY2(argb, 640 * 4, (*yuyv)[n], 640 * 2, 640, 480);
+        ac_convert_run(&conv, (*yuyv)[n], 640 * 480 * 2, (*expect)[n], 640 * 3);
+        ac_frame_unref(f);
+        n++;
+    }
+    if (!rc)
+        ac_convert_uninit(&conv);
+    free(argb);
+    ac_capture_close(c);
+    return rc ? rc : n;
+}
+
+/* Our own moving-face frames through the driver: every captured frame must
+ * be one of them, pixel for pixel, and they must come in order. This is how
+ * a pipeline test can put real faces in front of the daemon's camera. */
+static int check_feed(const char *src)
+{
+    uint8_t **yuyv, **expect;
+    int n = load_feed(src, &yuyv, &expect, 32);
+    if (n < 2)
+        return result("feed", 0, "%s: %s", src, n < 0 ? strerror(-n) : "fewer than 2 frames");
+    struct out_state o;
+    const char *step;
+    int rc = loop_setup(&o, yuyv[0], &step);
+    if (rc)
+        return result("feed", 0, "%s: %s", step, strerror(-rc));
+    o.frames = yuyv;
+    o.nframes = n;
+    pthread_t th;
+    pthread_create(&th, NULL, feed_output, &o);
+    struct ac_capture *c = start_capture(AC_FMT_YUYV, &rc);
+    int captured = 0, exact = 0, in_order = 1, last = -1, seen_mask = 0;
+    for (int i = 0; c && i < 40; i++) {
+        struct ac_frame *f;
+        int64_t give_up = now_ns() + 5000000000LL;
+        while ((rc = ac_capture_read(c, 1000, &f)) == -EAGAIN || rc == -ETIMEDOUT)
+            if (now_ns() > give_up)
+                break;
+        if (rc)
+            break;
+        captured++;
+        int match = -1;
+        for (int k = 0; k < n && match < 0; k++) {
+            int same = 1;
+            for (int y = 0; y < 480 && same; y++)
+                same = !memcmp(f->rgb + (size_t)y * f->stride, expect[k] + (size_t)y * 640 * 3, 640 * 3);
+            if (same)
+                match = k;
+        }
+        ac_frame_unref(f);
+        if (match < 0)
+            continue;
+        exact++;
+        /* the output may run ahead of or behind capture: frames repeat or
+         * are skipped, but never go backwards (modulo the wrap) */
+        if (last >= 0 && (match - last + n) % n > n / 2)
+            in_order = 0;
+        last = match;
+        seen_mask |= 1 << match;
+    }
+    o.stop = 1;
+    pthread_join(th, NULL);
+    ac_capture_close(c);
+    int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+    xioctl(o.fd, VIDIOC_STREAMOFF, &type);
+    for (int i = 0; i < o.nbuf; i++)
+        munmap(o.buf[i], 640 * 480 * 2);
+    close(o.fd);
+    int distinct = __builtin_popcount((unsigned)seen_mask);
+    /* the first frames may still be vivid's own picture while the loop starts */
+    return result("feed", captured == 40 && exact >= 36 && in_order && distinct >= (n < 4 ? n : 4),
+                  "fed=%d captured=%d identical_to_a_fed_frame=%d distinct_seen=%d in_order=%d", n, captured, exact,
+                  distinct, in_order);
 }
 
 /* Allocation counter: the static link wraps malloc/calloc/realloc (see
@@ -685,6 +810,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc >= 2 && !strcmp(argv[1], "formats"))
         return check_formats();
+    if (argc >= 3 && !strcmp(argv[1], "feed"))
+        return check_feed(argv[2]);
     if (argc >= 2 && !strcmp(argv[1], "colorimetry"))
         return check_colorimetry();
     if (argc >= 2 && !strcmp(argv[1], "slow"))
