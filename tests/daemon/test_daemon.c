@@ -1,0 +1,240 @@
+/* The real agecamd binary: startup errors, READY, SIGTERM shutdown (ring
+ * marked closed), SIGHUP reload with a good and with bad settings (the old
+ * pipeline keeps running), and the watchdog withheld on an injected stall.
+ * Runs with detect.backend = none (health records only), so it needs no
+ * detector model; the face path is covered by test_e2e.
+ * usage: test_daemon AGECAMD MKDEMO PORTRAIT AGE_MODEL */
+#include "daemon_harness.h"
+
+#include "agecam/ring.h"
+
+static const char *agecamd, *age_model;
+static char frames[300], ring_name[64];
+
+/* The next HEALTH record within ms (skipping others); 1 with it in *out. */
+static int next_health(agecam_reader *r, struct agecam_record *out, int ms)
+{
+    int64_t end = now_ms() + ms;
+    while (now_ms() < end) {
+        int rc = agecam_reader_next(r, out, NULL);
+        if (rc == 1 && out->kind == AGECAM_EV_HEALTH)
+            return 1;
+        if (rc <= 0)
+            sleep_ms(20);
+    }
+    return 0;
+}
+
+static agecam_reader *open_ring(int ms)
+{
+    agecam_reader *r = NULL;
+    int64_t end = now_ms() + ms;
+    while (agecam_reader_open(&r, ring_name) != 0 && now_ms() < end)
+        sleep_ms(50);
+    return r;
+}
+
+static void write_config(const char *path, int camera_id, const char *extra)
+{
+    write_file(path,
+               "[camera]\nsource = dir:%s\nwidth = 320\nheight = 240\nfps = 20\nloop = true\nid = %d\n"
+               "[detect]\nbackend = none\n[age]\nmodel = %s\nthreads = 1\n"
+               "[ring]\nname = %s\ncapacity = 1024\nhealth_interval_ms = 200\n%s",
+               frames, camera_id, age_model, ring_name, extra ? extra : "");
+}
+
+static void test_startup_errors(void)
+{
+    char cfg[400];
+    snprintf(cfg, sizeof cfg, "%s/bad.conf", g_dir);
+    write_file(cfg, "[camera]\nfps = 15\nfsp = 15\n");
+    struct daemon d;
+    char *argv[] = {(char *)agecamd, "-c", cfg, NULL};
+    daemon_start(&d, "bad", NULL, argv);
+    CHECK(daemon_wait_exit(&d, 10000) == 78);
+    CHECK(log_contains(&d, "bad.conf:3: unknown key 'fsp' in [camera]"));
+
+    /* a model that does not exist: clear error, no ring left behind as live */
+    write_config(cfg, 0, NULL);
+    char *argv2[] = {(char *)agecamd, "-c", cfg, "--model", "/nonexistent/age.acnn", NULL};
+    daemon_start(&d, "nomodel", NULL, argv2);
+    CHECK(daemon_wait_exit(&d, 10000) == 1);
+    CHECK(log_contains(&d, "/nonexistent/age.acnn"));
+
+    char *argv3[] = {(char *)agecamd, "-c", cfg, "--source", "dir:/nonexistent/frames", NULL};
+    daemon_start(&d, "nosource", NULL, argv3);
+    CHECK(daemon_wait_exit(&d, 10000) == 1);
+    CHECK(log_contains(&d, "/nonexistent/frames"));
+    if (failures)
+        daemon_dump_log(&d);
+}
+
+static void test_sigterm(void)
+{
+    char cfg[400];
+    snprintf(cfg, sizeof cfg, "%s/term.conf", g_dir);
+    write_config(cfg, 3, NULL);
+    struct daemon d;
+    char *argv[] = {(char *)agecamd, "-c", cfg, NULL};
+    daemon_start(&d, "term", NULL, argv);
+    CHECK(daemon_notify_wait(&d, "READY=1", 15000));
+    agecam_reader *r = open_ring(5000);
+    CHECK(r != NULL);
+    struct agecam_record rec;
+    if (r) {
+        CHECK(next_health(r, &rec, 3000));
+        CHECK(rec.camera_id == 3 && rec.u.health.camera_online == 1 && rec.u.health.frames > 0);
+        struct agecam_ring_info info;
+        CHECK(agecam_reader_info(r, &info) == 0 && info.state == AGECAM_RING_LIVE &&
+              info.writer_pid == d.pid);
+    }
+    daemon_notify_wait(&d, "STATUS=", 3000);
+    CHECK(strstr(d.msgs, "fps") && strstr(d.msgs, "faces"));
+    kill(d.pid, SIGTERM);
+    CHECK(daemon_wait_exit(&d, 10000) == 0);
+    CHECK(strstr(d.msgs, "STOPPING=1") != NULL);
+    CHECK(log_contains(&d, "SIGTERM: stopping") && log_contains(&d, "agecamd stopped"));
+    if (r) {
+        struct agecam_ring_info info;
+        CHECK(agecam_reader_info(r, &info) == 0 && info.state == AGECAM_RING_CLOSED);
+        agecam_reader_close(r);
+    }
+    if (failures)
+        daemon_dump_log(&d);
+}
+
+static void test_sighup(void)
+{
+    char cfg[400];
+    snprintf(cfg, sizeof cfg, "%s/hup.conf", g_dir);
+    write_config(cfg, 1, NULL);
+    struct daemon d;
+    char *argv[] = {(char *)agecamd, "-c", cfg, NULL};
+    daemon_start(&d, "hup", NULL, argv);
+    CHECK(daemon_notify_wait(&d, "READY=1", 15000));
+    agecam_reader *r = open_ring(5000);
+    CHECK(r != NULL);
+    if (!r) {
+        kill(d.pid, SIGKILL);
+        daemon_wait_exit(&d, 5000);
+        return;
+    }
+    struct agecam_record rec;
+    CHECK(next_health(r, &rec, 3000) && rec.camera_id == 1);
+
+    /* good settings: applied (records now carry camera 2) */
+    write_config(cfg, 2, NULL);
+    kill(d.pid, SIGHUP);
+    CHECK(daemon_notify_wait(&d, "READY=1", 15000));
+    CHECK(log_wait(&d, "reloaded", 5000));
+    int seen2 = 0;
+    for (int i = 0; i < 20 && !seen2; i++)
+        seen2 = next_health(r, &rec, 2000) && rec.camera_id == 2;
+    CHECK(seen2);
+
+    /* bad settings (unknown key): rejected with file:line, camera 2 goes on */
+    write_config(cfg, 5, "[track]\nconfirm_hitz = 3\n");
+    kill(d.pid, SIGHUP);
+    CHECK(log_wait(&d, "hup.conf:18: unknown key 'confirm_hitz' in [track]", 5000));
+    CHECK(log_contains(&d, "reload rejected"));
+    /* out of range */
+    write_config(cfg, 5, "[pipeline]\nqueue_depth = 0\n");
+    kill(d.pid, SIGHUP);
+    CHECK(log_wait(&d, "hup.conf:18: pipeline.queue_depth: 0 is out of range", 5000));
+    /* valid syntax, unusable model: rejected before the running pipeline stops */
+    write_config(cfg, 5, "[detect]\nbackend = net\nmodel = /nonexistent/det.acnn\n");
+    kill(d.pid, SIGHUP);
+    CHECK(log_wait(&d, "/nonexistent/det.acnn", 5000));
+    sleep_ms(300);
+    uint64_t before = 0;
+    int ok = 1, n = 0;
+    for (int i = 0; i < 5; i++) {
+        if (!next_health(r, &rec, 2000)) {
+            ok = 0;
+            break;
+        }
+        if (rec.camera_id != 2)
+            ok = 0;
+        if (rec.u.health.frames < before)
+            ok = 0;
+        before = rec.u.health.frames;
+        n++;
+    }
+    CHECK(ok && n == 5 && before > 0);
+    CHECK(kill(d.pid, 0) == 0);
+
+    kill(d.pid, SIGTERM);
+    CHECK(daemon_wait_exit(&d, 10000) == 0);
+    agecam_reader_close(r);
+    if (failures)
+        daemon_dump_log(&d);
+}
+
+/* The detect stage hangs after 30 frames (1.5 s at 20 fps): WATCHDOG=1 flows
+ * before, the stall is reported, and no WATCHDOG=1 follows it. */
+static void test_watchdog(void)
+{
+    char cfg[400];
+    snprintf(cfg, sizeof cfg, "%s/wd.conf", g_dir);
+    write_config(cfg, 0, "[pipeline]\nstall_timeout_ms = 700\n");
+    struct daemon d;
+    char *argv[] = {(char *)agecamd, "-c", cfg, "--debug-stall-stage", "detect", "--set",
+                    "debug.stall_after=30", NULL};
+    daemon_start(&d, "wd", "300000", argv);
+    CHECK(daemon_notify_wait(&d, "READY=1", 15000));
+    CHECK(daemon_notify_wait(&d, "STATUS=stalled: stage detect", 15000));
+    int before = count_in(d.msgs, "WATCHDOG=1");
+    size_t mark = d.msglen;
+    daemon_notify_wait(&d, NULL, 2000);
+    int after = count_in(d.msgs + mark, "WATCHDOG=1");
+    printf("watchdog: %d pets before the stall, %d in the 2 s after it\n", before, after);
+    CHECK(before >= 3);
+    CHECK(after == 0);
+    CHECK(log_contains(&d, "stage detect made no progress"));
+    kill(d.pid, SIGTERM);
+    CHECK(daemon_wait_exit(&d, 10000) == 0);
+
+    /* control: the same run without the stall keeps petting */
+    char *argv2[] = {(char *)agecamd, "-c", cfg, NULL};
+    daemon_start(&d, "wd2", "300000", argv2);
+    CHECK(daemon_notify_wait(&d, "READY=1", 15000));
+    mark = d.msglen;
+    daemon_notify_wait(&d, NULL, 3500);
+    int control = count_in(d.msgs + mark, "WATCHDOG=1");
+    printf("watchdog without stall: %d pets in 3.5 s\n", control);
+    CHECK(control >= 6);
+    CHECK(!strstr(d.msgs, "stalled"));
+    kill(d.pid, SIGTERM);
+    CHECK(daemon_wait_exit(&d, 10000) == 0);
+    if (failures)
+        daemon_dump_log(&d);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: test_daemon AGECAMD MKDEMO PORTRAIT AGE_MODEL\n");
+        return 2;
+    }
+    agecamd = argv[1];
+    age_model = argv[4];
+    harness_setup("daemon");
+    snprintf(frames, sizeof frames, "%s/frames", g_dir);
+    snprintf(ring_name, sizeof ring_name, "agecam-test-%d", (int)getpid());
+    char *mk[] = {argv[2], argv[3], frames, "12", "1", "320", "240", "120", NULL};
+    if (run_wait(mk) != 0) {
+        fprintf(stderr, "mkdemo failed\n");
+        return 1;
+    }
+    test_startup_errors();
+    test_sigterm();
+    test_sighup();
+    test_watchdog();
+    char shm[128];
+    snprintf(shm, sizeof shm, "/dev/shm/%s", ring_name);
+    unlink(shm);
+    harness_cleanup();
+    if (failures)
+        fprintf(stderr, "%d checks failed\n", failures);
+    return failures ? 1 : 0;
+}
