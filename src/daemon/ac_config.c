@@ -32,9 +32,11 @@ const struct ac_option ac_options[] = {
     B("camera", "wait_for_device", camera.wait_for_device, "true",
       "start even when the camera is absent and pick it up when it appears"),
 
-    E("detect", "backend", detect.backend, "net", "net|none", NULL,
-      "face detector: net, or none (no faces: exercises capture, ring and health only)"),
-    S("detect", "model", detect.model, "", "detector-model", "detector model file, det-WxH.acnn (its size is the input size; empty = first det-*.acnn installed)"),
+    E("detect", "backend", detect.backend, "net", "net|none|replay", NULL,
+      "face detector: net; none (no faces: capture, ring and health only); replay (testing: "
+      "boxes per frame from the text file in detect.model, lines 'frame x y w h')"),
+    S("detect", "model", detect.model, "", "detector-model",
+      "detector model file, det-WxH.acnn (its size is the input size; empty = first det-*.acnn installed)"),
     F("detect", "score_threshold", detect.score_threshold, "0.6", 0, 1, "minimum face score"),
     F("detect", "nms_threshold", detect.nms_threshold, "0.4", 0, 1, "IoU above which overlapping boxes merge"),
     I("detect", "min_face", detect.min_face, "40", 8, 4096, NULL, "smallest face kept, pixels"),

@@ -17,7 +17,7 @@ enum ac_opt_type { AC_OPT_INT, AC_OPT_FLOAT, AC_OPT_STRING, AC_OPT_BOOL, AC_OPT_
 
 /* enum values: their index in the option's choice list */
 enum ac_cfg_backend { AC_CFG_BACKEND_FAST = 0, AC_CFG_BACKEND_SCALAR = 1 };
-enum ac_cfg_detector { AC_CFG_DETECT_NET = 0, AC_CFG_DETECT_NONE = 1 };
+enum ac_cfg_detector { AC_CFG_DETECT_NET = 0, AC_CFG_DETECT_NONE = 1, AC_CFG_DETECT_REPLAY = 2 };
 enum ac_cfg_stage {
     AC_STAGE_NONE = 0, AC_STAGE_CAPTURE, AC_STAGE_DETECT, AC_STAGE_AGE, AC_STAGE_TRACK
 };

@@ -23,12 +23,16 @@ struct ac_pface {
 struct ac_facedet;
 
 /* Loads the detector model (detect.model or the first det-*.acnn found).
- * With detect.backend = none nothing is loaded and every frame has no face. */
+ * With detect.backend = none nothing is loaded and every frame has no face;
+ * with replay, detect.model is a text file of boxes, one face per line
+ * "frame x y w h" (frame = the source's frame number, modulo the largest
+ * number + 1 so looped sources repeat), landmarks placed where the
+ * alignment template expects them for that box. */
 int ac_facedet_create(const struct ac_config *c, struct ac_facedet **out, char *err, size_t errlen);
 void ac_facedet_destroy(struct ac_facedet *d);
 /* Faces (best first, at most max) or -errno. No allocation. */
-int ac_facedet_run(struct ac_facedet *d, const uint8_t *rgb, int w, int h, int stride,
-                   struct ac_pface *out, int max);
+int ac_facedet_run(struct ac_facedet *d, uint64_t frame, const uint8_t *rgb, int w, int h,
+                   int stride, struct ac_pface *out, int max);
 const char *ac_facedet_model_path(const struct ac_facedet *d);
 
 /* Quality gates (src/align's filters, thresholds from [align]) and the

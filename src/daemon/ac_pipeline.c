@@ -19,7 +19,6 @@
 
 #define MAX_WORKERS 16
 #define REORDER 128
-#define GAP_WAIT_NS 500000000LL
 
 enum { ST_CAPTURE, ST_DETECT, ST_TRACK, ST_AGE0 };
 #define MAX_STAGES (ST_AGE0 + MAX_WORKERS)
@@ -91,6 +90,7 @@ struct ac_pipeline {
     double fps, latency_ms;
     uint64_t next_id_after;
     int64_t real_minus_mono;
+    int64_t gap_wait_ns;
 };
 
 static int64_t mono_ns(void)
@@ -188,7 +188,7 @@ static void *detect_main(void *arg)
         j->detected = nframe++ % (uint64_t)p->cfg.detect.every == 0;
         j->n = 0;
         if (j->detected) {
-            int n = ac_facedet_run(p->det, f->rgb, f->w, f->h, f->stride, j->face, AC_PIPE_MAX_FACES);
+            int n = ac_facedet_run(p->det, f->seq, f->rgb, f->w, f->h, f->stride, j->face, AC_PIPE_MAX_FACES);
             if (n < 0) {
                 atomic_fetch_add(&p->detect_errors, 1);
                 j->detected = 0; /* a failed run is no evidence that faces left */
@@ -196,8 +196,10 @@ static void *detect_main(void *arg)
                 j->n = n;
             }
         }
-        for (int i = 0; i < j->n; i++)
+        for (int i = 0; i < j->n; i++) {
             j->has_age[i] = 0;
+            j->quality[i] = 0;
+        }
         if (j->n == 0) {
             ac_frame_unref(f);
             j->frame = NULL;
@@ -358,9 +360,11 @@ static void publish_health(struct ac_pipeline *p, double fps, double lat_ms)
 }
 
 /* Feeds held jobs to the tracker in sequence order. A missing sequence
- * number is waited for (another worker may still be on it) until the oldest
- * held job has waited GAP_WAIT_NS, or `force` is set (input ended, or the
- * buffer needs the slot); then it is skipped and counted. */
+ * number is still in the age queue or with a worker, however slow, unless
+ * the result queue dropped it: so a gap is waited for until `force` (the
+ * result queue dropped something since, the input ended, or the buffer
+ * needs the slot) or, as a last resort, until the oldest held job has
+ * waited longer than a stage may take before it counts as stalled. */
 static void drain(struct ac_pipeline *p, struct stage *s, uint64_t *next, int64_t now, int force,
                   int64_t *last_ts)
 {
@@ -381,7 +385,7 @@ static void drain(struct ac_pipeline *p, struct stage *s, uint64_t *next, int64_
                 oldest = p->held[i].seq;
                 since = p->held_since[i];
             }
-        if (!oldest || (!force && now - since < GAP_WAIT_NS))
+        if (!oldest || (!force && now - since < p->gap_wait_ns))
             return;
         atomic_fetch_add(&p->skipped, oldest - *next);
         *next = oldest;
@@ -398,6 +402,7 @@ static void *track_main(void *arg)
     int64_t last_ts = 0, health_at = mono_ns();
     uint64_t hframes = atomic_load(&p->frames), hlat = 0, hlat_n = 0;
     int closed = 0;
+    uint64_t res_dropped = 0;
     while (!closed) {
         atomic_store(&s->waiting, 1);
         int rc = ac_queue_pop(p->res_q, j, 100);
@@ -417,7 +422,10 @@ static void *track_main(void *arg)
                 p->held_since[k] = t0;
             }
         }
-        drain(p, s, &next, t0, 0, &last_ts);
+        struct ac_queue_stats qs;
+        ac_queue_get_stats(p->res_q, &qs);
+        drain(p, s, &next, t0, qs.dropped != res_dropped, &last_ts);
+        res_dropped = qs.dropped;
         while (closed) {
             int any = 0;
             for (int i = 0; i < REORDER; i++)
@@ -482,6 +490,7 @@ int ac_pipeline_create(const struct ac_config *c, struct ac_ring *ring, uint64_t
     p->ring = ring;
     p->nworkers = c->age.threads < MAX_WORKERS ? c->age.threads : MAX_WORKERS;
     p->next_id_after = next_track_id;
+    p->gap_wait_ns = (int64_t)c->pipeline.stall_timeout_ms * 1000000LL;
     int rc;
     snprintf(p->st[ST_CAPTURE].name, sizeof p->st[0].name, "capture");
     snprintf(p->st[ST_DETECT].name, sizeof p->st[0].name, "detect");

@@ -10,17 +10,8 @@
 
 #include <glob.h>
 
-#include "agecam/ring.h"
 #include "nn/ac_nn.h"
-
-#define MAX_TRACKS 16
-
-struct track_seen {
-    uint64_t id;
-    int news, updates, ends;
-    float first_x, last_x;
-    struct agecam_record end;
-};
+#include "ring_collect.h"
 
 static int find_detector(const char *dir, char *path, size_t len)
 {
@@ -77,98 +68,22 @@ static int run_case(const char *agecamd, const char *mkdemo, const char *portrai
     snprintf(tag, sizeof tag, "e2e%d", faces);
     daemon_start(&d, tag, NULL, argv);
 
-    agecam_reader *r = NULL;
-    int64_t end = now_ms() + 20000;
-    while (agecam_reader_open(&r, ring) != 0 && now_ms() < end)
-        sleep_ms(20);
-    CHECK(r != NULL);
-    struct track_seen t[MAX_TRACKS];
-    int nt = 0, bad_age = 0, records = 0, healths = 0;
-    uint64_t missed = 0, last_seq = 0, gaps = 0;
-    int exited = 0, status = -1;
-    end = now_ms() + 60000;
-    while (r && now_ms() < end) {
-        struct agecam_record rec;
-        int rc = agecam_reader_next(r, &rec, &missed);
-        if (rc == 1) {
-            records++;
-            if (rec.seq != last_seq + 1)
-                gaps++;
-            last_seq = rec.seq;
-            if (rec.kind == AGECAM_EV_HEALTH) {
-                healths++;
-                continue;
-            }
-            int k = 0;
-            while (k < nt && t[k].id != rec.track_id)
-                k++;
-            if (k == nt && nt < MAX_TRACKS) {
-                memset(&t[nt], 0, sizeof t[nt]);
-                t[nt].id = rec.track_id;
-                t[nt].first_x = rec.u.face.x;
-                nt++;
-            }
-            if (k == MAX_TRACKS)
-                continue;
-            t[k].news += rec.kind == AGECAM_EV_NEW;
-            t[k].updates += rec.kind == AGECAM_EV_UPDATE;
-            t[k].last_x = rec.u.face.x;
-            if (rec.kind == AGECAM_EV_END) {
-                t[k].ends++;
-                t[k].end = rec;
-            }
-            const struct agecam_face *f = &rec.u.face;
-            if (rec.flags & AGECAM_REC_AGE_VALID)
-                if (!(f->age >= 0 && f->age <= 65 && f->age_low <= f->age && f->age <= f->age_high &&
-                      f->age_low >= 0 && f->age_high <= 65 && f->age_std >= 0))
-                    bad_age++;
-            continue;
-        }
-        if (rc < 0 && rc != -EAGAIN) {
-            fprintf(stderr, "reader: %s\n", strerror(-rc));
-            failures++;
-            break;
-        }
-        if (exited)
-            break; /* the writer is gone and everything is read */
-        int st;
-        if (waitpid(d.pid, &st, WNOHANG) == d.pid) {
-            exited = 1; /* one more pass drains what it wrote last */
-            status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-            continue;
-        }
-        sleep_ms(5);
-    }
-    if (exited)
-        close(d.sock);
-    else
-        status = daemon_wait_exit(&d, 30000);
-    CHECK(status == 0);
+    struct ring_run rr;
+    collect_ring(&d, ring, &rr, 60000);
+    print_run(faces == 1 ? "1 face" : "2 faces", &rr);
+    CHECK(rr.status == 0);
     CHECK(log_contains(&d, "source finished"));
-    printf("%d face(s): %d records (%d health), %d tracks, missed %llu, gaps %llu\n", faces, records,
-           healths, nt, (unsigned long long)missed, (unsigned long long)gaps);
-    for (int k = 0; k < nt; k++) {
-        const struct agecam_face *f = &t[k].end.u.face;
-        printf("  track %llu: new %d updates %d end %d, x %.0f -> %.0f, %u frames, age %.1f "
-               "(%.1f-%.1f) std %.1f q %.2f\n",
-               (unsigned long long)t[k].id, t[k].news, t[k].updates, t[k].ends, t[k].first_x,
-               t[k].last_x, f->frames, f->age, f->age_low, f->age_high, f->age_std, f->quality);
+    CHECK(rr.missed == 0 && rr.gaps == 0);
+    CHECK(rr.healths >= 2);
+    CHECK(rr.bad_age == 0);
+    CHECK(rr.nt == faces);
+    for (int k = 0; k < rr.nt; k++) {
+        const struct track_seen *t = &rr.t[k];
+        CHECK(t->news == 1 && t->ends == 1);
+        CHECK(t->end.flags & AGECAM_REC_AGE_VALID);
+        CHECK(t->end.u.face.frames >= 40); /* of 60: the face was tracked throughout */
+        CHECK(t->last_x - t->first_x > 40); /* it moved right; the id stayed */
     }
-    CHECK(missed == 0 && gaps == 0);
-    CHECK(healths >= 2);
-    CHECK(bad_age == 0);
-    CHECK(nt == faces);
-    for (int k = 0; k < nt; k++) {
-        CHECK(t[k].news == 1 && t[k].ends == 1);
-        CHECK(t[k].end.flags & AGECAM_REC_AGE_VALID);
-        CHECK(t[k].end.u.face.frames >= 40); /* of 60: the face was tracked throughout */
-        CHECK(t[k].last_x - t[k].first_x > 40); /* it moved right; the id stayed */
-    }
-    if (r)
-        agecam_reader_close(r);
-    char shm[128];
-    snprintf(shm, sizeof shm, "/dev/shm/%s", ring);
-    unlink(shm);
     if (failures != start_failures)
         daemon_dump_log(&d);
     return 0;
