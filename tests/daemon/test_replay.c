@@ -156,6 +156,13 @@ int main(int argc, char **argv)
     run("every3", &rr, "detect.every=3", "log.level=info");
     check_two_tracks(&rr, 12);
 
+    /* one slow age worker: its queue of one overflows, the dropped jobs'
+     * boxes still reach the tracker (frames counted in full), records stay
+     * gap-free */
+    run("slowage", &rr, "age.backend=scalar", "age.threads=1");
+    check_two_tracks(&rr, 35);
+    CHECK(rr.max_drops > 0);
+
     run("crops", &rr, "debug.save_crops=true", cropset);
     check_two_tracks(&rr, 35);
     int n = count_files(crops);
