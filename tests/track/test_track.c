@@ -283,6 +283,56 @@ static void test_update_on_change(void)
     ac_tracker_destroy(t);
 }
 
+static float urand(void) { return (float)rand() / (float)RAND_MAX; }
+
+/* Detector-like noise: box jitter of +-6%, 15% of faces missed per run,
+ * one spurious box per frame somewhere else. The two real faces keep
+ * their ids for 300 frames and no spurious box is ever announced. */
+static void test_noisy_detector(void)
+{
+    struct ac_tracker *t = make(3, 4);
+    srand(11);
+    uint64_t ids[3], a = 0, b = 0;
+    int64_t now = 0;
+    int news = 0, switches = 0;
+    for (int f = 0; f < 300; f++, now += FRAME_NS) {
+        struct ac_det d[3];
+        int n = 0, who[3];
+        float size = 90;
+        float ax = 150 + 100 * sinf(f * 0.05f), ay = 150;
+        float bx = 500 + 80 * cosf(f * 0.07f), by = 330 + 20 * sinf(f * 0.1f);
+        float pos[2][2] = {{ax, ay}, {bx, by}};
+        for (int k = 0; k < 2; k++) {
+            if (urand() < 0.15f)
+                continue;
+            float j = size * 0.06f;
+            d[n] = box(pos[k][0] + (urand() * 2 - 1) * j, pos[k][1] + (urand() * 2 - 1) * j,
+                       size * (1 + (urand() * 2 - 1) * 0.06f));
+            who[n++] = k;
+        }
+        d[n] = box(50 + urand() * 540, 50 + urand() * 380, 30 + urand() * 60); /* spurious */
+        who[n++] = 2;
+        int ne = ac_tracker_update(t, now, d, n, 1, ids, ev, 64);
+        for (int k = 0; k < ne; k++)
+            news += ev[k].kind == AC_TEV_NEW;
+        for (int k = 0; k < n; k++) {
+            if (who[k] == 2 || !ids[k])
+                continue;
+            uint64_t *mine = who[k] == 0 ? &a : &b;
+            if (!*mine)
+                *mine = ids[k];
+            else if (*mine != ids[k])
+                switches++;
+        }
+    }
+    printf("noisy detector: ids %llu and %llu, %d switches, %d tracks announced\n",
+           (unsigned long long)a, (unsigned long long)b, switches, news);
+    CHECK(a && b && a != b);
+    CHECK(switches == 0);
+    CHECK(news == 2);
+    ac_tracker_destroy(t);
+}
+
 static void test_summary(void)
 {
     float p[AC_TRACK_CLASSES] = {0};
@@ -324,6 +374,7 @@ int main(void)
     test_update_on_change();
     test_summary();
     test_capacity();
+    test_noisy_detector();
     if (failures)
         fprintf(stderr, "%d checks failed\n", failures);
     return failures ? 1 : 0;
