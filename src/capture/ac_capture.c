@@ -304,13 +304,16 @@ int ac_capture_read(struct ac_capture *c, int timeout_ms, struct ac_frame **out)
         return 0;
     }
     ac_frame_unref(f);
-    if (rc == -EAGAIN || rc == -ENODATA)
+    if (rc == -ENODATA)
         return rc;
-    if (rc == -ETIMEDOUT) {
-        atomic_fetch_add(&c->timeouts, 1);
+    if (rc == -EAGAIN || rc == -ETIMEDOUT) {
+        if (rc == -ETIMEDOUT)
+            atomic_fetch_add(&c->timeouts, 1);
+        /* nothing usable for stall_ms (silence or only corrupt frames):
+         * a reopen is the one remedy left */
         if (c->be->can_lose && c->set.stall_ms > 0 &&
             ac_capture_now_ns() - c->last_frame_ns > (int64_t)c->set.stall_ms * 1000000) {
-            lose_device(c, rc);
+            lose_device(c, -ETIMEDOUT);
             return -EAGAIN;
         }
         return rc;

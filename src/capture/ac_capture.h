@@ -40,7 +40,7 @@ struct ac_capture_settings {
     int realtime;        /* files/dirs: 1 = at the source's own pace, 0 = as fast as possible */
     int loop;            /* files/dirs: start over at the end instead of ending */
     int retry_min_ms, retry_max_ms; /* reopen backoff after device loss */
-    int stall_ms;        /* no frame for this long counts as device loss */
+    int stall_ms;        /* no usable frame for this long counts as device loss */
     int wait_for_device; /* cameras: open succeeds while the device is absent (needs
                             width and height); it is opened when it appears */
 };

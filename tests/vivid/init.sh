@@ -22,6 +22,7 @@ insmod /modules/vivid.ko n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0 vi
 /vivid_check capture --source v4l2:/dev/video0 --frames 5 --out /tmp/frames --format NV12
 n=$(ls /tmp/frames | wc -l)
 [ "$n" = 5 ] && echo "AGECAM-VIVID capture-frames PASS saved=$n" || echo "AGECAM-VIVID capture-frames FAIL saved=$n"
+/vivid_check stall
 /vivid_check loss
 rmmod vivid || echo "AGECAM-VIVID rmmod FAIL vivid"
 # HDMI output /dev/video1 looped back into HDMI input /dev/video0

@@ -65,7 +65,7 @@ tr -d '\r' < "$LOG" | grep -E 'AGECAM-VIVID|^/dev/video|^    (YUYV|NV12)|^v4l2:'
 [ $rc -eq 0 ] || echo "qemu exit status $rc (124 = timed out)"
 clean=$(tr -d '\r' < "$LOG")
 fail=0
-for c in format-YUYV format-NV12 format-YUYV-scaled buf-error colorimetry slow-consumer capture-frames loss wait-for-device loop feed; do
+for c in format-YUYV format-NV12 format-YUYV-scaled buf-error colorimetry slow-consumer capture-frames stall loss wait-for-device loop feed; do
   grep -q "^AGECAM-VIVID $c PASS" <<<"$clean" || { echo "missing PASS for $c"; fail=1; }
 done
 grep -q '^/dev/video0  .*(vivid' <<<"$clean" || { echo "capture --list did not show vivid"; fail=1; }

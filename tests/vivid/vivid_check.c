@@ -7,6 +7,7 @@
  *   vivid_check colorimetry    BT.709 full-range bars decode like BT.601 limited ones
  *   vivid_check slow           capture thread + slot + slow consumer, no allocations
  *   vivid_check buferror       driver-flagged bad buffers are dropped and counted
+ *   vivid_check stall          a camera that sends nothing is reopened after stall_ms
  *   vivid_check loss           unbind/bind the driver while streaming
  *   vivid_check loop IMAGE     push our own frames through /dev/video1 -> /dev/video0
  *   vivid_check feed SRC       frames of a dir:/file: source through the loop, in order
@@ -260,6 +261,68 @@ static int check_colorimetry(void)
                   worst);
 }
 
+/* A camera that stays open but sends nothing (vivid drops every buffer on
+ * request) is treated as lost after stall_ms, reopened, and recovers once
+ * frames flow again. */
+static int check_stall(void)
+{
+    struct ac_capture_settings s;
+    ac_capture_settings_default(&s);
+    s.prefer[0] = AC_FMT_YUYV;
+    s.nprefer = 1;
+    s.retry_min_ms = 100;
+    s.retry_max_ms = 400;
+    s.stall_ms = 800;
+    struct ac_capture *c = NULL;
+    int rc = ac_capture_open("v4l2:" DEV, &s, &c);
+    if (!rc)
+        rc = ac_capture_init(c);
+    if (!rc)
+        rc = ac_capture_start(c);
+    char why[160] = "";
+    double fps;
+    int distinct;
+    if (rc || vivid_read_frames(c, 3, why, sizeof why, &fps, &distinct)) {
+        ac_capture_close(c);
+        return vivid_result("stall", 0, "start: %s", rc ? strerror(-rc) : why);
+    }
+    int fd = open(DEV, O_RDWR);
+    rc = fd < 0 ? -errno : vivid_set_ctrl(fd, "Percentage of Dropped Buffers", 100);
+    if (rc) {
+        ac_capture_close(c);
+        if (fd >= 0)
+            close(fd);
+        return vivid_result("stall", 0, "drop control: %s", strerror(-rc));
+    }
+    struct ac_capture_stats st;
+    int64_t t0 = vivid_now_ns(), until = t0 + 5000000000LL;
+    do {
+        struct ac_frame *f;
+        if (ac_capture_read(c, 200, &f) == 0)
+            ac_frame_unref(f);
+        ac_capture_get_stats(c, &st);
+    } while (st.losses == 0 && vivid_now_ns() < until);
+    int lost_after_ms = (int)((vivid_now_ns() - t0) / 1000000);
+    uint64_t losses = st.losses, frames0 = st.frames;
+    vivid_set_ctrl(fd, "Percentage of Dropped Buffers", 0);
+    close(fd);
+    int got = 0;
+    until = vivid_now_ns() + 10000000000LL;
+    while (got < 5 && vivid_now_ns() < until) {
+        struct ac_frame *f;
+        if (ac_capture_read(c, 200, &f) == 0) {
+            got++;
+            ac_frame_unref(f);
+        }
+    }
+    ac_capture_get_stats(c, &st);
+    ac_capture_close(c);
+    return vivid_result("stall", losses >= 1 && got == 5 && st.online && st.reopens >= 1 && st.frames == frames0 + 5 &&
+                        lost_after_ms >= 800,
+                        "no frames -> lost after %d ms (stall_ms=800), frames resumed=%d reopens=%llu timeouts=%llu",
+                        lost_after_ms, got, (unsigned long long)st.reopens, (unsigned long long)st.timeouts);
+}
+
 /* Allocation counter: the static link wraps malloc/calloc/realloc (see
  * meson.build), so calls from our code, libyuv and libstdc++ are counted. */
 void *__real_malloc(size_t n);
@@ -355,6 +418,8 @@ int main(int argc, char **argv)
         return check_formats();
     if (argc >= 3 && !strcmp(argv[1], "feed"))
         return vivid_check_feed(argv[2]);
+    if (argc >= 2 && !strcmp(argv[1], "stall"))
+        return check_stall();
     if (argc >= 2 && !strcmp(argv[1], "colorimetry"))
         return check_colorimetry();
     if (argc >= 2 && !strcmp(argv[1], "slow"))
