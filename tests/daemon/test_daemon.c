@@ -163,6 +163,41 @@ static void test_sighup(void)
     CHECK(ok && n == 5 && before > 0);
     CHECK(kill(d.pid, 0) == 0);
 
+    /* settings that only fail once the camera opens: back to the old ones */
+    char frames_saved[300];
+    snprintf(frames_saved, sizeof frames_saved, "%s", frames);
+    snprintf(frames, sizeof frames, "/nonexistent/frames");
+    write_config(cfg, 6, NULL);
+    snprintf(frames, sizeof frames, "%s", frames_saved);
+    kill(d.pid, SIGHUP);
+    CHECK(log_wait(&d, "reload failed at start", 5000));
+    CHECK(log_wait(&d, "/nonexistent/frames", 1000));
+    sleep_ms(500);
+    int back = 0;
+    for (int i = 0; i < 10 && !back; i++)
+        back = next_health(r, &rec, 2000) && rec.camera_id == 2 && rec.u.health.frames > 0;
+    CHECK(back);
+
+    /* a new ring name: the old ring is marked closed, the new one is live */
+    char old_ring[64];
+    snprintf(old_ring, sizeof old_ring, "%s", ring_name);
+    snprintf(ring_name, sizeof ring_name, "%.40s-b", old_ring);
+    write_config(cfg, 7, NULL);
+    kill(d.pid, SIGHUP);
+    agecam_reader *r2 = open_ring(5000);
+    CHECK(r2 != NULL);
+    if (r2) {
+        CHECK(next_health(r2, &rec, 3000) && rec.camera_id == 7);
+        struct agecam_ring_info info;
+        CHECK(agecam_reader_info(r, &info) == 0 && info.state == AGECAM_RING_CLOSED);
+        CHECK(agecam_reader_changed(r) == -ENOENT || agecam_reader_changed(r) == 0);
+        agecam_reader_close(r2);
+    }
+    char shm[128];
+    snprintf(shm, sizeof shm, "/dev/shm/%s", ring_name);
+    unlink(shm);
+    snprintf(ring_name, sizeof ring_name, "%s", old_ring);
+
     kill(d.pid, SIGTERM);
     CHECK(daemon_wait_exit(&d, 10000) == 0);
     agecam_reader_close(r);
