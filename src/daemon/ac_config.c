@@ -37,7 +37,7 @@ const struct ac_option ac_options[] = {
       "boxes per frame from the text file in detect.model, lines 'frame x y w h')"),
     S("detect", "model", detect.model, "", "detector-model",
       "detector model file, det-WxH.acnn (its size is the input size; empty = first det-*.acnn installed)"),
-    F("detect", "score_threshold", detect.score_threshold, "0.6", 0, 1, "minimum face score"),
+    F("detect", "score_threshold", detect.score_threshold, "0.5", 0, 1, "minimum face score"),
     F("detect", "nms_threshold", detect.nms_threshold, "0.4", 0, 1, "IoU above which overlapping boxes merge"),
     I("detect", "min_face", detect.min_face, "40", 8, 4096, NULL, "smallest face kept, pixels"),
     I("detect", "every", detect.every, "1", 1, 100, NULL, "run the detector on every Nth frame, track in between"),

@@ -61,8 +61,7 @@ static int run_case(const char *agecamd, const char *mkdemo, const char *portrai
     char *argv[] = {(char *)agecamd, "--source", src, "--model", model, "--set", detset,
                     "--set", ringset, "--set", "camera.fps=15", "--set", "camera.loop=false",
                     "--set", "camera.width=640", "--set", "camera.height=480",
-                    "--set", "ring.health_interval_ms=500", "--set", "track.confirm_hits=3",
-                    "--set", "detect.score_threshold=0.5", NULL};
+                    "--set", "ring.health_interval_ms=500", "--set", "track.confirm_hits=3", NULL};
     struct daemon d;
     char tag[16];
     snprintf(tag, sizeof tag, "e2e%d", faces);
