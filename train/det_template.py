@@ -42,9 +42,17 @@ def main():
     step = max(1, len(rows) // a.n)
     lms, sides, used, skipped = [], [], 0, 0
     for r in rows[::step][:a.n]:
-        img = np.asarray(Image.open(os.path.join(UTK, r["path"])).convert("RGB"))
-        h, w = img.shape[:2]
+        chip = np.asarray(Image.open(os.path.join(UTK, r["path"])).convert("RGB"))
+        h, w = chip.shape[:2]
+        # the face fills the chip; centre it on a grey canvas twice its size
+        # so that at 320 px it spans 80-160 px, well inside the training
+        # face sizes, with some context around it
+        img = np.full((2 * h, 2 * w, 3), 127, np.uint8)
+        img[h // 2:h // 2 + h, w // 2:w // 2 + w] = chip
         boxes, scores, lm = det_eval.detect(model, img, longest=320, score_thr=0.3)
+        off = np.array([w // 2, h // 2] * 2, np.float32)
+        boxes = boxes - off
+        lm = lm - np.tile(off[:2], 5)
         if len(boxes) == 0:
             skipped += 1
             continue
@@ -65,6 +73,13 @@ def main():
     print("chips used %d, skipped %d" % (used, skipped))
     print("mean   template:", " ".join("%.2f" % v for v in mean))
     print("median template:", " ".join("%.2f" % v for v in med))
+    # dlib aligns to a left-right symmetric mean face, so the chip template
+    # is symmetric about x = 100: average the median with its mirror image
+    mir = med.reshape(5, 2)[[1, 0, 2, 4, 3]].copy()
+    mir[:, 0] = 200.0 - mir[:, 0]
+    sym = (med.reshape(5, 2) + mir) / 2
+    print("symmetrised median (AC_ALIGN_TEMPLATE):",
+          ", ".join("%.1ff" % v for v in sym.reshape(-1)))
     print("std per coordinate:", " ".join("%.2f" % v for v in lms.std(0)))
     print("chip side / box side: mean %.3f median %.3f (box max side mean %.1f px)"
           % (np.mean(200.0 / np.array(sides)), np.median(200.0 / np.array(sides)),
