@@ -63,6 +63,8 @@ const struct ac_option ac_options[] = {
     F("track", "fusion_tau", track.fusion_tau, "4", 0.1, 600, "seconds of history the fused age mostly rests on"),
     F("track", "update_years", track.update_years, "2", 0, 100, "publish an update when the age moves this much"),
     F("track", "range_years", track.range_years, "3", 0, 100, "... or when an end of the range moves this much"),
+    F("track", "update_interval", track.update_interval, "1", 0, 3600,
+      "seconds: at most one update per track this often"),
     F("track", "range_low", track.range_low, "0.1", 0, 0.5, "percentile of the fused distribution for age_low"),
     F("track", "range_high", track.range_high, "0.9", 0.5, 1, "percentile for age_high"),
 

@@ -554,7 +554,8 @@ int ac_pipeline_create(const struct ac_config *c, struct ac_ring *ring, uint64_t
         .iou_threshold = c->track.iou_threshold, .confirm_hits = c->track.confirm_hits,
         .max_missed = c->track.max_missed, .max_tracks = c->track.max_tracks,
         .fusion_tau = c->track.fusion_tau, .update_years = c->track.update_years,
-        .range_years = c->track.range_years, .range_low = c->track.range_low,
+        .range_years = c->track.range_years, .update_interval = c->track.update_interval,
+        .range_low = c->track.range_low,
         .range_high = c->track.range_high};
     if ((rc = ac_tracker_create(&ts, &p->tracker))) {
         snprintf(err, errlen, "tracker settings rejected");

@@ -33,6 +33,7 @@ struct track {
     int have_age;
     int published;       /* an estimate went out; pub_* hold it */
     float pub_age, pub_low, pub_high;
+    int64_t pub_ns;
 };
 
 struct pair {
@@ -58,6 +59,7 @@ void ac_track_settings_default(struct ac_track_settings *s)
     s->fusion_tau = 4.0f;
     s->update_years = 2.0f;
     s->range_years = 3.0f;
+    s->update_interval = 1.0f;
     s->range_low = 0.1f;
     s->range_high = 0.9f;
 }
@@ -66,7 +68,7 @@ int ac_tracker_create(const struct ac_track_settings *s, struct ac_tracker **out
 {
     *out = NULL;
     if (s->max_tracks < 1 || s->max_tracks > 1024 || s->confirm_hits < 1 || s->max_missed < 0 ||
-        !(s->fusion_tau > 0) || !(s->range_low >= 0 && s->range_low <= s->range_high &&
+        !(s->fusion_tau > 0) || !(s->update_interval >= 0) || !(s->range_low >= 0 && s->range_low <= s->range_high &&
                                   s->range_high <= 1))
         return -EINVAL;
     struct ac_tracker *t = calloc(1, sizeof *t);
@@ -243,8 +245,9 @@ static int push(struct ac_track_event *ev, int max_ev, int *n, const struct ac_t
     return 1;
 }
 
-static void mark_published(struct track *tr, const struct ac_track_event *e)
+static void mark_published(struct track *tr, const struct ac_track_event *e, int64_t now)
 {
+    tr->pub_ns = now;
     if (e->age_valid) {
         tr->published = 1;
         tr->pub_age = e->age;
@@ -352,16 +355,20 @@ int ac_tracker_update(struct ac_tracker *t, int64_t now, const struct ac_det *de
             tr->state = AC_TRACK_CONFIRMED;
             tr->id = t->next_id++;
             if (push(ev, max_ev, &nev, t, tr, AC_TEV_NEW))
-                mark_published(tr, &ev[nev - 1]);
+                mark_published(tr, &ev[nev - 1], now);
         } else if (tr->state == AC_TRACK_CONFIRMED && tr->have_age) {
             struct ac_track_event e;
             fill_event(t, tr, AC_TEV_UPDATE, &e);
-            if (!tr->published || fabsf(e.age - tr->pub_age) > t->s.update_years ||
-                fabsf(e.low - tr->pub_low) > t->s.range_years ||
-                fabsf(e.high - tr->pub_high) > t->s.range_years) {
+            /* the first estimate goes out at once; later ones when they
+             * moved materially, and not more often than update_interval, so
+             * an estimate wavering at a threshold cannot flood the ring */
+            int due = (double)(now - tr->pub_ns) * 1e-9 >= t->s.update_interval;
+            if (!tr->published || (due && (fabsf(e.age - tr->pub_age) > t->s.update_years ||
+                                            fabsf(e.low - tr->pub_low) > t->s.range_years ||
+                                            fabsf(e.high - tr->pub_high) > t->s.range_years))) {
                 if (nev < max_ev) {
                     ev[nev++] = e;
-                    mark_published(tr, &e);
+                    mark_published(tr, &e, now);
                 }
             }
         }
@@ -410,7 +417,7 @@ int ac_tracker_update(struct ac_tracker *t, int64_t now, const struct ac_det *de
             tr->state = AC_TRACK_CONFIRMED;
             tr->id = t->next_id++;
             if (push(ev, max_ev, &nev, t, tr, AC_TEV_NEW))
-                mark_published(tr, &ev[nev - 1]);
+                mark_published(tr, &ev[nev - 1], now);
         }
         if (ids)
             ids[j] = tr->id;

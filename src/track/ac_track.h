@@ -39,6 +39,7 @@ struct ac_track_settings {
     float fusion_tau;     /* seconds */
     float update_years;   /* UPDATE when |age - published| exceeds this */
     float range_years;    /* ... or a range end moved by more than this */
+    float update_interval; /* seconds: at most one UPDATE per track this often */
     float range_low, range_high; /* percentiles (0..1) of the fused distribution */
 };
 

@@ -333,6 +333,42 @@ static void test_noisy_detector(void)
     ac_tracker_destroy(t);
 }
 
+/* An estimate flipping between two ages every frame (fast fusion) is
+ * published at most once per update_interval. */
+static void test_update_rate(void)
+{
+    struct ac_track_settings s;
+    ac_track_settings_default(&s);
+    s.confirm_hits = 1;
+    s.fusion_tau = 0.05f;
+    s.update_interval = 1.0f;
+    struct ac_tracker *t;
+    CHECK(ac_tracker_create(&s, &t) == 0);
+    float a[AC_TRACK_CLASSES], b[AC_TRACK_CLASSES];
+    gaussian(a, 20, 2);
+    gaussian(b, 50, 2);
+    struct ac_det d = box(320, 240, 120);
+    int64_t now = 0, last = -1;
+    int updates = 0, too_soon = 0;
+    for (int f = 0; f < 150; f++, now += FRAME_NS) { /* 10 s */
+        d.prob = (f & 1) ? b : a;
+        int n = ac_tracker_update(t, now, &d, 1, 1, NULL, ev, 64);
+        for (int k = 0; k < n; k++)
+            if (ev[k].kind == AC_TEV_UPDATE) {
+                updates++;
+                if (last >= 0 && now - last < 1000000000LL)
+                    too_soon++;
+                last = now;
+            }
+    }
+    printf("flipping estimate: %d updates in 10 s\n", updates);
+    CHECK(updates >= 5 && updates <= 10);
+    CHECK(too_soon == 0);
+    ac_tracker_destroy(t);
+    s.update_interval = -1;
+    CHECK(ac_tracker_create(&s, &t) < 0);
+}
+
 static void test_summary(void)
 {
     float p[AC_TRACK_CLASSES] = {0};
@@ -375,6 +411,7 @@ int main(void)
     test_summary();
     test_capacity();
     test_noisy_detector();
+    test_update_rate();
     if (failures)
         fprintf(stderr, "%d checks failed\n", failures);
     return failures ? 1 : 0;
