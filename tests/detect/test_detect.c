@@ -1,0 +1,117 @@
+/* ac_detect on the shipped model: argument and size checks, refusal of
+ * models that are not detectors, repeatable results across runs and image
+ * sizes (the resize plan is rebuilt when the size changes), letterboxing of
+ * a mirrored image giving mirrored boxes.
+ * usage: test_detect DET_MODEL OTHER_MODEL IMAGE */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ac_image.h"
+#include "detect/ac_detect.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s DET_MODEL OTHER_MODEL IMAGE\n", argv[0]);
+        return 2;
+    }
+    char err[256];
+    struct ac_nn_model *m = NULL, *other = NULL;
+    if (ac_nn_model_load(argv[1], &m, err, sizeof err) ||
+        ac_nn_model_load(argv[2], &other, err, sizeof err)) {
+        fprintf(stderr, "load: %s\n", err);
+        return 1;
+    }
+    struct ac_image im;
+    if (ac_image_load(argv[3], &im)) {
+        fprintf(stderr, "%s: cannot load\n", argv[3]);
+        return 1;
+    }
+    struct ac_detect_settings s;
+    ac_detect_defaults(&s);
+    struct ac_detect *d = NULL;
+
+    /* not a detector */
+    CHECK(ac_detect_create(other, &s, &d, err, sizeof err) == -EINVAL && d == NULL);
+    /* bad settings */
+    s.nms_thr = 0;
+    CHECK(ac_detect_create(m, &s, &d, err, sizeof err) == -EINVAL);
+    ac_detect_defaults(&s);
+    s.max_faces = 0;
+    CHECK(ac_detect_create(m, &s, &d, err, sizeof err) == -EINVAL);
+    ac_detect_defaults(&s);
+    s.score_thr = 0.3f;
+    s.max_src_w = im.w;
+    s.max_src_h = im.h;
+    int rc = ac_detect_create(m, &s, &d, err, sizeof err);
+    CHECK(rc == 0);
+    if (rc) {
+        fprintf(stderr, "create: %s\n", err);
+        return 1;
+    }
+    struct ac_face a[256], b[256];
+    CHECK(ac_detect_run(d, NULL, im.w, im.h, im.stride, a) == -EINVAL);
+    CHECK(ac_detect_run(d, im.rgb, 0, im.h, im.stride, a) == -EINVAL);
+    CHECK(ac_detect_run(d, im.rgb, im.w, im.h, im.w, a) == -EINVAL); /* stride < 3w */
+    CHECK(ac_detect_run(d, im.rgb, im.w + 1, im.h, im.stride + 3, a) == -E2BIG);
+
+    int na = ac_detect_run(d, im.rgb, im.w, im.h, im.stride, a);
+    CHECK(na >= 1);
+    /* a smaller image in between rebuilds the plan; then the same again */
+    CHECK(ac_detect_run(d, im.rgb, im.w / 2, im.h / 2, im.stride, b) >= 0);
+    int nb = ac_detect_run(d, im.rgb, im.w, im.h, im.stride, b);
+    CHECK(na == nb && !memcmp(a, b, sizeof(*a) * (size_t)(na > 0 ? na : 0)));
+    for (int i = 0; i < na; i++) {
+        CHECK(a[i].score >= 0.3f && a[i].score <= 1.0f);
+        CHECK(a[i].x0 >= 0 && a[i].y0 >= 0 && a[i].x1 <= im.w && a[i].y1 <= im.h);
+        CHECK(a[i].x0 < a[i].x1 && a[i].y0 < a[i].y1);
+        if (i)
+            CHECK(a[i - 1].score >= a[i].score);
+    }
+    /* mirrored image: the best face comes back mirrored, within 10% of its
+     * size (not exactly: the feature grid is not mirror-symmetric) */
+    uint8_t *mir = malloc((size_t)im.h * im.stride);
+    for (int y = 0; y < im.h; y++)
+        for (int x = 0; x < im.w; x++)
+            memcpy(mir + (size_t)y * im.stride + 3 * x,
+                   im.rgb + (size_t)y * im.stride + 3 * (im.w - 1 - x), 3);
+    nb = ac_detect_run(d, mir, im.w, im.h, im.stride, b);
+    CHECK(nb >= 1);
+    if (na >= 1 && nb >= 1) {
+        float tol = 0.1f * (a[0].x1 - a[0].x0);
+        CHECK(fabsf(b[0].x0 - (im.w - a[0].x1)) <= tol && fabsf(b[0].x1 - (im.w - a[0].x0)) <= tol);
+        CHECK(fabsf(b[0].y0 - a[0].y0) <= tol && fabsf(b[0].y1 - a[0].y1) <= tol);
+        /* the mirrored face's left eye is the original's right eye */
+        CHECK(fabsf(b[0].lm[0] - (im.w - a[0].lm[2])) <= tol);
+    }
+    /* min_face: a threshold above every face removes them all */
+    ac_detect_destroy(d);
+    s.min_face = (float)(im.w > im.h ? im.w : im.h) + 1;
+    CHECK(ac_detect_create(m, &s, &d, err, sizeof err) == 0);
+    CHECK(ac_detect_run(d, im.rgb, im.w, im.h, im.stride, a) == 0);
+    ac_detect_destroy(d);
+    ac_detect_destroy(NULL);
+    free(mir);
+    ac_image_free(&im);
+    ac_nn_model_destroy(m);
+    ac_nn_model_destroy(other);
+    if (failures) {
+        fprintf(stderr, "%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("detect: ok\n");
+    return 0;
+}
