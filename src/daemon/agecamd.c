@@ -247,7 +247,10 @@ int main(int argc, char **argv)
             d.ready = 1;
             ac_info("ready: %s", st.first_frame ? "first frame processed" : "waiting for the camera");
         }
-        if (!stalled && now - status_at >= 2000) {
+        if (!stalled && now - status_at >= 2000 && !st.frames) {
+            ac_notifyf("STATUS=waiting for frames, camera %s", st.camera_online ? "online" : "offline");
+            status_at = now;
+        } else if (!stalled && now - status_at >= 2000) {
             ac_notifyf("STATUS=%.1f fps, %u faces, %u tracks, %llu drops, camera %s", st.fps,
                        st.faces, st.tracks, (unsigned long long)st.drops,
                        st.camera_online ? "online" : "offline");
