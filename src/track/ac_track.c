@@ -190,6 +190,13 @@ void ac_track_dist_summary(const float *p, int n, float lo_q, float hi_q, float 
         }
         *outs[j] = fminf(fmaxf(v, 0.0f), (float)(n - 1));
     }
+    /* a narrow peak with a long tail puts the mean outside its own
+     * percentiles (peak at 20, 8% at 64: mean 23.5, 90th percentile 20.5);
+     * a published range that excludes the published age reads as a bug */
+    if (*lo > *mean)
+        *lo = *mean;
+    if (*hi < *mean)
+        *hi = *mean;
 }
 
 static void fill_event(const struct ac_tracker *t, const struct track *tr, int kind,

@@ -98,7 +98,8 @@ int ac_tracker_snapshot(const struct ac_tracker *t, uint64_t id, struct ac_track
 int ac_tracker_live(const struct ac_tracker *t);
 
 /* Mean, standard deviation and percentiles of a distribution over ages
- * 0..n-1 (percentiles interpolated linearly inside an age bin). */
+ * 0..n-1 (percentiles interpolated linearly inside an age bin), the
+ * percentile range widened to include the mean. */
 void ac_track_dist_summary(const float *p, int n, float lo_q, float hi_q, float *mean, float *std,
                            float *lo, float *hi);
 

@@ -378,6 +378,15 @@ static void test_summary(void)
     ac_track_dist_summary(p, AC_TRACK_CLASSES, 0.1f, 0.9f, &m, &s, &lo, &hi);
     CHECK(fabsf(m - 15) < 1e-4f && fabsf(s - 5) < 1e-4f);
     CHECK(fabsf(lo - 9.7f) < 1e-4f && fabsf(hi - 20.3f) < 1e-4f);
+    /* a peak with a long tail: the mean lies above the 90th percentile, and
+     * the range is widened to hold it */
+    memset(p, 0, sizeof p);
+    p[20] = 0.92f;
+    p[64] = 0.08f;
+    ac_track_dist_summary(p, AC_TRACK_CLASSES, 0.1f, 0.9f, &m, &s, &lo, &hi);
+    CHECK(fabsf(m - 23.52f) < 1e-3f);
+    CHECK(lo <= m && hi >= m && fabsf(hi - m) < 1e-6f);
+    CHECK(fabsf(lo - (19.5f + 0.1f / 0.92f)) < 1e-4f);
 }
 
 static void test_capacity(void)
