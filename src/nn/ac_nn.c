@@ -11,23 +11,43 @@
 /* below this many MACs an op is not worth waking the workers for */
 #define AC_NN_SPLIT_MACS 200000
 
-static int cpu_has_avx2(void)
+#if defined(AC_NN_HAVE_NEON)
+#include <sys/auxv.h> /* glibc's bits/hwcap.h: HWCAP_ASIMD, HWCAP_ARM_NEON */
+#endif
+
+/* The ISA copy of the fast kernels this build has and this CPU runs, or
+ * NULL. AVX2 needs FMA too (the copy is built with both). NEON is part of
+ * every aarch64 CPU but optional on armv7 (Debian armhf's baseline is VFPv3
+ * without it), so the kernel's hwcaps decide, as they do under qemu. */
+static ac_nn_fast_fn simd_fn(const char **name)
 {
+    *name = "";
 #if defined(AC_NN_HAVE_AVX2) && (defined(__x86_64__) || defined(__i386__))
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        *name = "avx2";
+        return ac_nn_fast_op_avx2;
+    }
+#elif defined(AC_NN_HAVE_NEON) && defined(__aarch64__)
+    if (getauxval(AT_HWCAP) & HWCAP_ASIMD) {
+        *name = "neon";
+        return ac_nn_fast_op_neon;
+    }
+#elif defined(AC_NN_HAVE_NEON) && defined(__arm__)
+    if (getauxval(AT_HWCAP) & HWCAP_ARM_NEON) {
+        *name = "neon";
+        return ac_nn_fast_op_neon;
+    }
 #endif
+    return NULL;
 }
 
-#ifndef AC_NN_HAVE_AVX2
-int ac_nn_fast_op_avx2(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
-                       float *scratch, int part, int nparts)
+const char *ac_nn_simd_available(void)
 {
-    return ac_nn_fast_op(op, x, x1, y, scratch, part, nparts);
+    const char *name;
+    simd_fn(&name);
+    return name;
 }
-#endif
 
 int ac_nn_ctx_create(const struct ac_nn_model *m, const struct ac_nn_ctx_opts *opts,
                      struct ac_nn_ctx **out)
@@ -44,7 +64,7 @@ int ac_nn_ctx_create(const struct ac_nn_model *m, const struct ac_nn_ctx_opts *o
         return -ENOMEM;
     c->m = m;
     c->backend = o.backend;
-    c->use_avx2 = o.backend == AC_NN_FAST && cpu_has_avx2();
+    ac_nn_ctx_set_simd(c, 1);
     /* the scalar backend is the reference: always one thread */
     c->threads = o.backend == AC_NN_FAST && o.threads > 1 ? o.threads : 1;
     c->split_macs = AC_NN_SPLIT_MACS;
@@ -92,8 +112,7 @@ static int fast_part(struct ac_nn_ctx *c, int i, int part, int nparts)
     const struct ac_nn_op *op = &c->m->ops[i];
     const float *x = c->t[op->in0], *x1 = c->t[op->in1];
     float *y = c->t[i + 1];
-    return c->use_avx2 ? ac_nn_fast_op_avx2(op, x, x1, y, c->scratch, part, nparts)
-                       : ac_nn_fast_op(op, x, x1, y, c->scratch, part, nparts);
+    return c->fast(op, x, x1, y, c->scratch, part, nparts);
 }
 
 struct split_job {
@@ -164,14 +183,17 @@ int ac_nn_output(struct ac_nn_ctx *c, int index, const float **data, int *h, int
     return 0;
 }
 
-int ac_nn_ctx_avx2(const struct ac_nn_ctx *c)
+const char *ac_nn_ctx_simd(const struct ac_nn_ctx *c)
 {
-    return c->use_avx2;
+    const char *name;
+    return c->backend == AC_NN_FAST && c->fast == simd_fn(&name) ? name : "";
 }
 
-void ac_nn_ctx_set_avx2(struct ac_nn_ctx *c, int on)
+void ac_nn_ctx_set_simd(struct ac_nn_ctx *c, int on)
 {
-    c->use_avx2 = on && c->backend == AC_NN_FAST && cpu_has_avx2();
+    const char *name;
+    ac_nn_fast_fn f = on && c->backend == AC_NN_FAST ? simd_fn(&name) : NULL;
+    c->fast = f ? f : ac_nn_fast_op;
 }
 
 size_t ac_nn_ctx_arena_bytes(const struct ac_nn_ctx *c)

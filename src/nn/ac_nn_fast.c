@@ -1,9 +1,13 @@
 /* Fast kernels for CONV (1x1 GEMM, depthwise, general direct) and FC, over
- * the packed layouts of ac_nn_pack.c, plus SE and ADD. Written with GCC/Clang vector types
- * so one source serves SSE, AVX2/FMA and NEON: meson compiles this file a
- * second time with -mavx2 -mfma and AC_NN_FAST_FN=ac_nn_fast_op_avx2, and
- * ac_nn.c picks that copy only when the CPU has AVX2 and FMA.
- * Every kernel has its scalar twin in ac_nn_scalar.c; tests hold them equal. */
+ * the packed layouts of ac_nn_pack.c, plus SE and ADD. One source, compiled
+ * once per ISA by meson: the baseline copy (ac_nn_fast_op; generic GCC/Clang
+ * vectors, SSE on x86), -mavx2 -mfma as ac_nn_fast_op_avx2 on x86, and
+ * -DAC_NN_NEON (with -mfpu=neon on armv7) as ac_nn_fast_op_neon on ARM, where
+ * the vector helpers below become NEON intrinsics. ac_nn.c picks a copy at run
+ * time (cpuid, getauxval). The kernels are written against those helpers (vf,
+ * VW lanes, NV vectors per block of AC_NN_OB outputs), so every ISA runs the
+ * same loops. Every kernel has its scalar twin in ac_nn_scalar.c; tests hold
+ * them equal. */
 #include <string.h>
 
 #include "nn/ac_nn_internal.h"
@@ -12,19 +16,152 @@
 #define AC_NN_FAST_FN ac_nn_fast_op
 #endif
 
-typedef float v8f __attribute__((vector_size(32)));
+#ifdef AC_NN_NEON
+/* NEON copy (meson builds it with -DAC_NN_NEON, on armv7 with -mfpu=neon).
+ * Written with intrinsics rather than the generic vectors below because GCC
+ * on 32-bit ARM never lowers generic float vectors to NEON (NEON flushes
+ * denormals, so it needs -funsafe-math-optimizations); intrinsics always
+ * emit NEON. armv7 NEON has no fused multiply-add (vmla rounds the product),
+ * so results differ from the scalar twin by rounding only. */
+#include <arm_neon.h>
 
-static inline v8f ld(const float *p)
+typedef float32x4_t vf;
+#define VW 4
+
+static inline vf ld(const float *p)
 {
-    v8f v;
+    return vld1q_f32(p);
+}
+
+static inline void st(float *p, vf v)
+{
+    vst1q_f32(p, v);
+}
+
+static inline vf vsplat(float s)
+{
+    return vdupq_n_f32(s);
+}
+
+static inline vf vadd(vf a, vf b)
+{
+    return vaddq_f32(a, b);
+}
+
+static inline vf vmul(vf a, vf b)
+{
+    return vmulq_f32(a, b);
+}
+
+#ifdef __aarch64__
+static inline vf vfma(vf acc, vf a, vf b)
+{
+    return vfmaq_f32(acc, a, b);
+}
+
+static inline vf vfma_s(vf acc, vf a, float s)
+{
+    return vfmaq_n_f32(acc, a, s);
+}
+/* one GEMM input broadcast: a scalar register, used through a lane */
+typedef float vx;
+#define VX_LD(p) (*(p))
+#define VX_FMA(acc, w, x) vfmaq_n_f32(acc, w, x)
+/* 32 vector registers: 5 rows x 4 accumulators + 4 weights + 5 inputs */
+#define GEMM_R 5
+#define GEMM_ROWS(X) X(0) X(1) X(2) X(3) X(4)
+#else
+static inline vf vfma(vf acc, vf a, vf b)
+{
+    return vmlaq_f32(acc, a, b);
+}
+
+static inline vf vfma_s(vf acc, vf a, float s)
+{
+    return vmlaq_n_f32(acc, a, s);
+}
+/* one GEMM input broadcast: loaded straight into a D register lane, as
+ * vmlaq_n_f32 from a core register made GCC shuffle lanes on every step */
+typedef float32x2_t vx;
+#define VX_LD(p) vld1_dup_f32(p)
+#define VX_FMA(acc, w, x) vmlaq_lane_f32(acc, w, x, 0)
+/* 16 quad registers: 3 rows x 4 accumulators + 4 weights would take all of
+ * them and spill the broadcast input, so 2 rows */
+#define GEMM_R 2
+#define GEMM_ROWS(X) X(0) X(1)
+#endif
+#define GEMM_ROW1(X) X(0)
+
+/* ReLU / leaky on a whole vector; sigmoid is left to act_n. */
+static inline vf act_v(vf v, int act, float alpha)
+{
+    if (act == AC_ACT_RELU)
+        return vmaxq_f32(v, vdupq_n_f32(0.f));
+    if (act == AC_ACT_LEAKY)
+        return vbslq_f32(vcgtq_f32(v, vdupq_n_f32(0.f)), v, vmulq_n_f32(v, alpha));
+    return v;
+}
+#else
+/* Generic vectors: one source for SSE (two xmm per vector) and AVX2/FMA
+ * (one ymm; -ffp-contract=fast makes a + b * c an FMA). */
+typedef float vf __attribute__((vector_size(32)));
+typedef int32_t vi __attribute__((vector_size(32)));
+#define VW 8
+
+static inline vf ld(const float *p)
+{
+    vf v;
     memcpy(&v, p, sizeof(v));
     return v;
 }
 
-static inline void st(float *p, v8f v)
+static inline void st(float *p, vf v)
 {
     memcpy(p, &v, sizeof(v));
 }
+
+static inline vf vsplat(float s)
+{
+    return (vf){0} + s;
+}
+
+static inline vf vadd(vf a, vf b)
+{
+    return a + b;
+}
+
+static inline vf vmul(vf a, vf b)
+{
+    return a * b;
+}
+
+static inline vf vfma(vf acc, vf a, vf b)
+{
+    return acc + a * b;
+}
+
+static inline vf vfma_s(vf acc, vf a, float s)
+{
+    return acc + a * s;
+}
+
+/* 12 accumulators + 2 weight vectors + 1 broadcast fit AVX2's 16 registers */
+#define GEMM_R 6
+
+/* ReLU / leaky on a whole vector (lane select through compare masks, as C
+ * has no vector ?:); sigmoid is left to act_n. */
+static inline vf act_v(vf v, int act, float alpha)
+{
+    if (act != AC_ACT_RELU && act != AC_ACT_LEAKY)
+        return v;
+    vi pos = v > 0.f;
+    vf neg = act == AC_ACT_LEAKY ? v * alpha : (vf){0};
+    return (vf)(((vi)v & pos) | ((vi)neg & ~pos));
+}
+#endif
+
+/* vectors per block of AC_NN_OB output channels */
+#define NV (AC_NN_OB / VW)
 
 static inline void act_n(float *restrict y, int n, int act, float alpha)
 {
@@ -45,30 +182,20 @@ static inline void act_n(float *restrict y, int n, int act, float alpha)
     }
 }
 
-typedef int32_t v8i __attribute__((vector_size(32)));
-
-/* ReLU / leaky on a whole vector (lane select through compare masks, as C
- * has no vector ?:); sigmoid is left to act_n. */
-static inline v8f act_v(v8f v, int act, float alpha)
-{
-    if (act != AC_ACT_RELU && act != AC_ACT_LEAKY)
-        return v;
-    v8i pos = v > 0.f;
-    v8f neg = act == AC_ACT_LEAKY ? v * alpha : (v8f){0};
-    return (v8f)(((v8i)v & pos) | ((v8i)neg & ~pos));
-}
-
-/* Stores one block of OB accumulators (n valid) with the activation. */
-static inline void store16(float *restrict y, v8f a0, v8f a1, int n, int act, float alpha)
+/* Stores one block of OB accumulators (n valid) with the activation. Takes
+ * a copy: were the caller's accumulator array address-taken, GCC would keep
+ * it in memory and store every accumulator on each pass of the k loop. */
+static inline __attribute__((always_inline)) void store_block(float *restrict y, const vf *acc,
+                                                              int n, int act, float alpha)
 {
     if (n == AC_NN_OB && act != AC_ACT_SIGMOID) {
-        st(y, act_v(a0, act, alpha));
-        st(y + 8, act_v(a1, act, alpha));
+        for (int v = 0; v < NV; v++)
+            st(y + VW * v, act_v(acc[v], act, alpha));
         return;
     }
     float t[AC_NN_OB];
-    st(t, a0);
-    st(t + 8, a1);
+    for (int v = 0; v < NV; v++)
+        st(t + VW * v, acc[v]);
     act_n(t, AC_NN_OB, act, alpha);
     memcpy(y, t, (size_t)n * sizeof(float));
 }
@@ -84,32 +211,79 @@ struct gemm_args {
     float alpha;
 };
 
-/* y[p][0..n) = x[p][0..k) . w for p in [0, rows): R rows at a time keep 2R
- * independent FMA chains in flight (R = 6: 12 accumulators + 2 weight
- * vectors + 1 broadcast fit AVX2's 16 registers). */
-#define GEMM_R 6
+#ifndef AC_NN_NEON
+/* y[p][0..n) = x[p][0..k) . w for p in [0, rows): R rows at a time keep
+ * 2R independent FMA chains in flight, each weight vector loaded once for
+ * R rows (x86: NV = 2). */
 static inline __attribute__((always_inline)) void gemm_block(const struct gemm_args *a, int p,
                                                              int R)
 {
-    v8f c0[GEMM_R], c1[GEMM_R];
+    vf c0[GEMM_R], c1[GEMM_R];
     const float *xr[GEMM_R];
     for (int r = 0; r < R; r++) {
         c0[r] = ld(a->b);
-        c1[r] = ld(a->b + 8);
+        c1[r] = ld(a->b + VW);
         xr[r] = a->x + (size_t)(p + r) * a->xs;
     }
     const float *w = a->w;
     for (int i = 0; i < a->k; i++, w += AC_NN_OB) {
-        v8f w0 = ld(w), w1 = ld(w + 8);
+        vf w0 = ld(w), w1 = ld(w + VW);
         for (int r = 0; r < R; r++) {
-            c0[r] += xr[r][i] * w0;
-            c1[r] += xr[r][i] * w1;
+            c0[r] = vfma_s(c0[r], w0, xr[r][i]);
+            c1[r] = vfma_s(c1[r], w1, xr[r][i]);
         }
     }
-    for (int r = 0; r < R; r++)
-        store16(a->y + (size_t)(p + r) * a->ys, c0[r], c1[r], a->n, a->act, a->alpha);
+    for (int r = 0; r < R; r++) {
+        vf out[NV] = {c0[r], c1[r]};
+        store_block(a->y + (size_t)(p + r) * a->ys, out, a->n, a->act, a->alpha);
+    }
 }
+#endif
 
+#ifdef AC_NN_NEON
+/* NEON: the same loop with one named variable per accumulator. GCC kept
+ * the arrays of the generic version on the stack here (a load and store of
+ * every accumulator per k step), even when they fit the register file. */
+#define G_DECL(r)                                                                          \
+    vf c##r##0 = ld(a->b), c##r##1 = ld(a->b + 4), c##r##2 = ld(a->b + 8),                 \
+       c##r##3 = ld(a->b + 12);                                                            \
+    const float *x##r = a->x + (size_t)(p + r) * a->xs;
+#define G_FMA(r)                                                                           \
+    {                                                                                      \
+        vx xv = VX_LD(x##r + i);                                                           \
+        c##r##0 = VX_FMA(c##r##0, w0, xv);                                                 \
+        c##r##1 = VX_FMA(c##r##1, w1, xv);                                                 \
+        c##r##2 = VX_FMA(c##r##2, w2, xv);                                                 \
+        c##r##3 = VX_FMA(c##r##3, w3, xv);                                                 \
+    }
+#define G_STORE(r)                                                                         \
+    {                                                                                      \
+        vf out[NV] = {c##r##0, c##r##1, c##r##2, c##r##3};                                 \
+        store_block(a->y + (size_t)(p + r) * a->ys, out, a->n, a->act, a->alpha);          \
+    }
+#define G_KERNEL(name, ROWS)                                                               \
+    static void name(const struct gemm_args *a, int p)                                     \
+    {                                                                                      \
+        ROWS(G_DECL)                                                                       \
+        const float *w = a->w;                                                             \
+        for (int i = 0; i < a->k; i++, w += AC_NN_OB) {                                    \
+            vf w0 = ld(w), w1 = ld(w + 4), w2 = ld(w + 8), w3 = ld(w + 12);                \
+            ROWS(G_FMA)                                                                    \
+        }                                                                                  \
+        ROWS(G_STORE)                                                                      \
+    }
+G_KERNEL(gemm_block_r, GEMM_ROWS)
+G_KERNEL(gemm_block_1, GEMM_ROW1)
+
+static void gemm_rows(const struct gemm_args *a, int rows)
+{
+    int p = 0;
+    for (; p + GEMM_R <= rows; p += GEMM_R)
+        gemm_block_r(a, p);
+    for (; p < rows; p++)
+        gemm_block_1(a, p);
+}
+#else
 static void gemm_rows(const struct gemm_args *a, int rows)
 {
     int p = 0;
@@ -118,6 +292,7 @@ static void gemm_rows(const struct gemm_args *a, int rows)
     for (; p < rows; p++)
         gemm_block(a, p, 1);
 }
+#endif
 
 static int nblocks(int og)
 {
@@ -183,34 +358,46 @@ static void conv_direct(const struct ac_nn_op *op, const float *x, float *y, int
                 for (int b = 0; b < nob; b++) {
                     const float *wb = op->packed + (size_t)(gi * nob + b) * kblk;
                     const float *bb = bias + (size_t)(gi * nob + b) * AC_NN_OB;
-                    v8f c0 = ld(bb), c1 = ld(bb + 8), d0 = {0}, d1 = {0};
+                    /* two chains (even / odd input channel) per vector */
+                    vf c[NV], d[NV];
+                    for (int v = 0; v < NV; v++) {
+                        c[v] = ld(bb + VW * v);
+                        d[v] = vsplat(0.f);
+                    }
                     for (int ky = ky0; ky < ky1; ky++)
                         for (int kx = kx0; kx < kx1; kx++) {
                             const float *xp =
                                 x + ((size_t)(iy0 + ky) * X.w + (ix0 + kx)) * X.c + (size_t)gi * cig;
                             const float *w = wb + ((size_t)ky * op->kw + kx) * cig * AC_NN_OB;
                             int i = 0;
-                            for (; i + 2 <= cig; i += 2, w += 2 * AC_NN_OB) {
-                                c0 += xp[i] * ld(w);
-                                c1 += xp[i] * ld(w + 8);
-                                d0 += xp[i + 1] * ld(w + AC_NN_OB);
-                                d1 += xp[i + 1] * ld(w + AC_NN_OB + 8);
-                            }
-                            if (i < cig) {
-                                c0 += xp[i] * ld(w);
-                                c1 += xp[i] * ld(w + 8);
-                            }
+                            for (; i + 2 <= cig; i += 2, w += 2 * AC_NN_OB)
+                                for (int v = 0; v < NV; v++) {
+                                    c[v] = vfma_s(c[v], ld(w + VW * v), xp[i]);
+                                    d[v] = vfma_s(d[v], ld(w + AC_NN_OB + VW * v), xp[i + 1]);
+                                }
+                            if (i < cig)
+                                for (int v = 0; v < NV; v++)
+                                    c[v] = vfma_s(c[v], ld(w + VW * v), xp[i]);
                         }
                     int n = og - b * AC_NN_OB < AC_NN_OB ? og - b * AC_NN_OB : AC_NN_OB;
-                    store16(yp + (size_t)gi * og + (size_t)b * AC_NN_OB, c0 + d0, c1 + d1, n,
-                            op->act, op->alpha);
+                    vf out[NV];
+                    for (int v = 0; v < NV; v++)
+                        out[v] = vadd(c[v], d[v]);
+                    store_block(yp + (size_t)gi * og + (size_t)b * AC_NN_OB, out, n, op->act,
+                                op->alpha);
                 }
         }
     }
 }
 
 /* Depthwise: NHWC makes a pixel's channels contiguous, so vectors run along
- * channels; a block of 32 channels stays in four registers across all taps. */
+ * channels; a block of DW_NV vectors (32 channels on x86, 16 or 32 on NEON)
+ * stays in registers across all taps. */
+#if VW == 8 || !defined(__aarch64__)
+#define DW_NV 4
+#else
+#define DW_NV 8
+#endif
 struct dw_args {
     const float *x, *w, *bias; /* at the first valid tap, channel block start */
     float *y;
@@ -221,20 +408,20 @@ struct dw_args {
 
 static inline __attribute__((always_inline)) void dw_block(const struct dw_args *a, int nvec)
 {
-    v8f acc[4];
+    vf acc[DW_NV];
     for (int v = 0; v < nvec; v++)
-        acc[v] = ld(a->bias + 8 * v);
+        acc[v] = ld(a->bias + VW * v);
     for (int ky = 0; ky < a->nky; ky++)
         for (int kx = 0; kx < a->nkx; kx++) {
             const float *xp = a->x + ky * a->xrow + (size_t)kx * a->c;
             const float *w = a->w + ky * a->wrow + (size_t)kx * a->c;
             for (int v = 0; v < nvec; v++)
-                acc[v] += ld(xp + 8 * v) * ld(w + 8 * v);
+                acc[v] = vfma(acc[v], ld(xp + VW * v), ld(w + VW * v));
         }
     for (int v = 0; v < nvec; v++)
-        st(a->y + 8 * v, act_v(acc[v], a->act, a->alpha));
+        st(a->y + VW * v, act_v(acc[v], a->act, a->alpha));
     if (a->act == AC_ACT_SIGMOID)
-        act_n(a->y, 8 * nvec, a->act, a->alpha);
+        act_n(a->y, VW * nvec, a->act, a->alpha);
 }
 
 static void conv_dw(const struct ac_nn_op *op, const float *x, float *y, int oy0, int oy1)
@@ -255,12 +442,12 @@ static void conv_dw(const struct ac_nn_op *op, const float *x, float *y, int oy0
                 .wrow = (size_t)op->kw * C, .nky = ky1 - ky0, .nkx = kx1 - kx0, .c = C,
                 .act = op->act, .alpha = op->alpha};
             int c = 0;
-            for (; c + 32 <= C; c += 32) {
+            for (; c + VW * DW_NV <= C; c += VW * DW_NV) {
                 struct dw_args b = a;
                 b.x += c, b.w += c, b.bias += c, b.y += c;
-                dw_block(&b, 4);
+                dw_block(&b, DW_NV);
             }
-            for (; c + 8 <= C; c += 8) {
+            for (; c + VW <= C; c += VW) {
                 struct dw_args b = a;
                 b.x += c, b.w += c, b.bias += c, b.y += c;
                 dw_block(&b, 1);
@@ -289,8 +476,8 @@ static void se(const struct ac_nn_op *op, const float *x, float *y, float *scrat
     for (size_t p = 0; p < hw; p++) {
         const float *xp = x + p * C;
         int c = 0;
-        for (; c + 8 <= C; c += 8)
-            st(s + c, ld(s + c) + ld(xp + c));
+        for (; c + VW <= C; c += VW)
+            st(s + c, vadd(ld(s + c), ld(xp + c)));
         for (; c < C; c++)
             s[c] += xp[c];
     }
@@ -312,8 +499,8 @@ static void se(const struct ac_nn_op *op, const float *x, float *y, float *scrat
         const float *xp = x + p * C;
         float *yp = y + p * C;
         int c = 0;
-        for (; c + 8 <= C; c += 8)
-            st(yp + c, ld(xp + c) * ld(s + c));
+        for (; c + VW <= C; c += VW)
+            st(yp + c, vmul(ld(xp + c), ld(s + c)));
         for (; c < C; c++)
             yp[c] = xp[c] * s[c];
         act_n(yp, C, op->act, op->alpha);
@@ -323,8 +510,8 @@ static void se(const struct ac_nn_op *op, const float *x, float *y, float *scrat
 static void add(const struct ac_nn_op *op, const float *a, const float *b, float *y)
 {
     size_t n = (size_t)op->y.h * op->y.w * op->y.c, i = 0;
-    for (; i + 8 <= n; i += 8)
-        st(y + i, ld(a + i) + ld(b + i));
+    for (; i + VW <= n; i += VW)
+        st(y + i, vadd(ld(a + i), ld(b + i)));
     for (; i < n; i++)
         y[i] = a[i] + b[i];
     act_n(y, (int)n, op->act, op->alpha);

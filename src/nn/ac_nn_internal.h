@@ -63,11 +63,15 @@ struct ac_nn_model {
 
 struct ac_nn_pool;
 
+typedef int (*ac_nn_fast_fn)(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
+                             float *scratch, int part, int nparts);
+
 /* Context sees tensors through this table, filled at creation. */
 struct ac_nn_ctx {
     const struct ac_nn_model *m;
     enum ac_nn_backend backend;
-    int use_avx2;
+    /* the fast kernels in use: ac_nn_fast_op or an ISA copy of it */
+    ac_nn_fast_fn fast;
     int threads;
     struct ac_nn_pool *pool; /* NULL when single-threaded */
     double split_macs;       /* ops with fewer MACs are not split across threads */
@@ -97,6 +101,8 @@ int ac_nn_fast_op(const struct ac_nn_op *op, const float *x, const float *x1, fl
                   float *scratch, int part, int nparts);
 int ac_nn_fast_op_avx2(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
                        float *scratch, int part, int nparts);
+int ac_nn_fast_op_neon(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
+                       float *scratch, int part, int nparts);
 /* Floats the fast layout of op needs (0: none) and the packer. */
 size_t ac_nn_pack_size(const struct ac_nn_op *op);
 void ac_nn_pack_op(const struct ac_nn_op *op, float *dst);
@@ -108,10 +114,14 @@ int ac_nn_fail(char *err, size_t errlen, int code, const char *fmt, ...)
 void *ac_nn_alloc_aligned(size_t n); /* AC_NN_ALIGN-aligned, free() it */
 int ac_nn_plan_arena(struct ac_nn_model *m, char *err, size_t errlen);
 int ac_nn_pack_weights(struct ac_nn_model *m, char *err, size_t errlen);
-/* Tests: 1 if the AVX2 copy of the fast kernels is in use; set_avx2(c, 0)
- * forces the baseline copy, set_avx2(c, 1) asks for AVX2 if the CPU has it. */
-int ac_nn_ctx_avx2(const struct ac_nn_ctx *c);
-void ac_nn_ctx_set_avx2(struct ac_nn_ctx *c, int on);
+/* Name of the ISA copy of the fast kernels in use ("avx2", "neon"), or ""
+ * for the baseline copy (and the scalar backend). */
+const char *ac_nn_ctx_simd(const struct ac_nn_ctx *c);
+/* Name of the ISA copy this build and CPU would use, or "". */
+const char *ac_nn_simd_available(void);
+/* Tests: set_simd(c, 0) forces the baseline copy, set_simd(c, 1) asks for the
+ * ISA copy if this build has one and the CPU runs it. */
+void ac_nn_ctx_set_simd(struct ac_nn_ctx *c, int on);
 /* Tests: split every conv however small (0) to exercise the row ranges. */
 void ac_nn_ctx_set_split_macs(struct ac_nn_ctx *c, double macs);
 /* Runs op i alone (ac_nn_run is the loop over these); for profiling. */

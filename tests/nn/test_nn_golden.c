@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/ac_nn.h"
+#include "nn/ac_nn_internal.h"
 
 static uint32_t rd32(const unsigned char *p)
 {
@@ -79,14 +79,18 @@ int main(int argc, char **argv)
         printf("FAIL: golden file shape does not match the model\n");
         return 1;
     }
-    static const char *const bname[] = {"scalar", "fast", "fast-3-threads"};
-    for (int be = 0; be < 3; be++) {
+    /* scalar, the fast kernels' ISA copy (AVX2/NEON, if any), the same on 3
+     * threads, and the fast baseline copy */
+    static const char *const bname[] = {"scalar", "fast", "fast-3-threads", "fast-baseline"};
+    int nbe = *ac_nn_simd_available() ? 4 : 3;
+    for (int be = 0; be < nbe; be++) {
         struct ac_nn_ctx_opts o = {be ? AC_NN_FAST : AC_NN_SCALAR, be == 2 ? 3 : 1};
         struct ac_nn_ctx *c;
         if (ac_nn_ctx_create(m, &o, &c)) {
             printf("FAIL: ctx_create\n");
             return 1;
         }
+        ac_nn_ctx_set_simd(c, be != 3);
         for (uint32_t k = 0; k < n; k++) {
             const unsigned char *p = g + 32 + (size_t)k * (in_n + no) * 4;
             memcpy(ac_nn_input(c), p, in_n * 4); /* little-endian host assumed, as the runtime */
@@ -120,8 +124,9 @@ int main(int argc, char **argv)
                 refmax = fmax(refmax, fabs(refv[i]));
             }
             int ok = worst <= 1e-4;
-            printf("%s case %u backend %s: max rel diff %.3g (|ref| max %.3f) %s\n",
-                   ok ? "ok  " : "FAIL", k, bname[be], worst, refmax, ok ? "" : "<--");
+            printf("%s case %u backend %s%s%s: max rel diff %.3g (|ref| max %.3f) %s\n",
+                   ok ? "ok  " : "FAIL", k, bname[be], *ac_nn_ctx_simd(c) ? "-" : "",
+                   ac_nn_ctx_simd(c), worst, refmax, ok ? "" : "<--");
             fails += !ok;
             free(refv);
             free(got);

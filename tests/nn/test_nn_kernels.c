@@ -159,7 +159,7 @@ static void check(struct nb *b, const char *what)
     for (size_t i = 0; i < n0; i++)
         in[i] = nb_rand(&seed) * 2.f;
     ref_run(b, in, ref);
-    /* scalar, fast (baseline ISA copy), fast (AVX2 copy where the CPU has it),
+    /* scalar, fast (baseline ISA copy), fast (AVX2 / NEON copy where the CPU has it),
      * the latter with 3 threads splitting every conv (must be bit-identical) */
     const float *outs[4][8];
     struct ac_nn_ctx *ctx[4] = {NULL, NULL, NULL, NULL};
@@ -170,7 +170,7 @@ static void check(struct nb *b, const char *what)
             fails++;
             goto out;
         }
-        ac_nn_ctx_set_avx2(ctx[be], be >= 2);
+        ac_nn_ctx_set_simd(ctx[be], be >= 2);
         ac_nn_ctx_set_split_macs(ctx[be], 0);
         memcpy(ac_nn_input(ctx[be]), in, n0 * sizeof(float));
         ac_nn_run(ctx[be]);
@@ -196,9 +196,9 @@ static void check(struct nb *b, const char *what)
     int ok = worst[0] < 2e-5 && worst[1] < 2e-5 && worst[2] < 2e-5 && worst[3] < 2e-5;
     if (!ok)
         fails++;
-    printf("%s %-44s scalar-ref %.2g fast-ref %.2g fast-scalar %.2g fast%s(1,3 thr)-ref %.2g\n",
+    printf("%s %-44s scalar-ref %.2g fast-ref %.2g fast-scalar %.2g fast-%s(1,3 thr)-ref %.2g\n",
            ok ? "ok  " : "FAIL", what, worst[0], worst[1], worst[2],
-           ac_nn_ctx_avx2(ctx[2]) ? "-avx2" : "", worst[3]);
+           *ac_nn_ctx_simd(ctx[2]) ? ac_nn_ctx_simd(ctx[2]) : "base", worst[3]);
 out:
     for (int be = 0; be < 4; be++)
         ac_nn_ctx_destroy(ctx[be]);
@@ -228,6 +228,15 @@ static void conv_one(const struct conv_case *k, uint32_t seed)
 
 int main(void)
 {
+    /* CI's cross jobs say which ISA copy must run (e.g. neon under qemu), so
+     * a build or CPU check that silently falls back to the baseline fails */
+    const char *want = getenv("AGECAM_NN_EXPECT_SIMD");
+    printf("fast kernels: baseline and \"%s\"\n", ac_nn_simd_available());
+    if (want && strcmp(want, ac_nn_simd_available())) {
+        printf("FAIL: AGECAM_NN_EXPECT_SIMD=%s but this build/CPU uses \"%s\"\n", want,
+               ac_nn_simd_available());
+        fails++;
+    }
     static const struct conv_case convs[] = {
         /* 1x1 (GEMM path), odd pixel counts and channel tails */
         {7, 5, 13, 19, 1, 1, 1, 0, 1, 1, AC_ACT_NONE},
