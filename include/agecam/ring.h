@@ -45,7 +45,8 @@
  * write_seq - capacity were overwritten before they could be read: skip to
  * write_seq - capacity + 1 and count the difference as missed. A slot holding
  * an older sequence than s, or write_seq going backwards, means the segment is
- * corrupt.
+ * corrupt; so is a write_seq of 2^63 or more (a slot word, s << 1, cannot
+ * hold it).
  *
  * Times: *_real_ns are CLOCK_REALTIME, *_mono_ns CLOCK_MONOTONIC, both in
  * nanoseconds. Ages and standard deviations are in years.

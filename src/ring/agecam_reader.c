@@ -147,12 +147,16 @@ static uint64_t write_seq(const agecam_reader *r)
 
 void agecam_reader_seek_end(agecam_reader *r)
 {
-    r->next = write_seq(r) + 1;
+    uint64_t ws = write_seq(r);
+    if (!(ws >> 63)) /* garbage (see agecam_reader_next): stay put */
+        r->next = ws + 1;
 }
 
 void agecam_reader_seek_last(agecam_reader *r, uint64_t n)
 {
     uint64_t ws = write_seq(r);
+    if (ws >> 63)
+        return;
     if (n > r->capacity)
         n = r->capacity;
     if (n > ws)
@@ -167,6 +171,11 @@ int agecam_reader_next(agecam_reader *r, struct agecam_record *out, uint64_t *mi
         missed = &dummy;
     for (int lap = 0; lap < MAX_LAPS; lap++) {
         uint64_t ws = write_seq(r);
+        /* A slot word holds s << 1, so no real sequence number reaches 2^63;
+         * a larger write_seq is garbage, and following it would let `next`
+         * wrap around and return records out of order (found by fuzz_ring). */
+        if (ws >> 63)
+            return -EBADMSG;
         if (ws + 1 < r->next)
             return -EBADMSG; /* write_seq went backwards */
         if (ws < r->next)

@@ -148,6 +148,33 @@ int main(void)
     }
     agecam_reader_close(r);
     munmap(p, full);
+    /* Attached to a sane ring, then write_seq jumps to the top of the
+     * 64-bit range with slot words that agree (s << 1 wraps): following it,
+     * sequence numbers wrapped and records came back out of order and
+     * twice. No real writer gets past 2^63 (found by fuzz_ring). */
+    h = good(16);
+    make_segment(&h, full, 0);
+    CHECK(agecam_reader_open(&r, name) == 0);
+    fd = shm_open(shm, O_RDWR, 0);
+    p = mmap(NULL, full, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    CHECK(p != MAP_FAILED);
+    uint64_t top = ~0ull - 1;
+    for (uint64_t s = top - 15; s != top + 1; s++) {
+        uint64_t word = s << 1;
+        memcpy(p + 128 + ((s - 1) & 15) * 128, &word, 8);
+    }
+    memcpy(p + offsetof(struct agecam_ring_header, write_seq), &top, 8);
+    int wrap_records = 0, wrap_errors = 0;
+    drain(r, 100, &wrap_records, &wrap_errors);
+    CHECK(wrap_records == 0 && wrap_errors == 100);
+    agecam_reader_seek_end(r);
+    agecam_reader_seek_last(r, 4);
+    struct agecam_ring_info winfo;
+    CHECK(agecam_reader_info(r, &winfo) == 0 && winfo.next_seq == 1);
+    agecam_reader_close(r);
+    munmap(p, full);
+
     /* Header corrupted after attach: geometry was copied at open, so reading
      * stays inside the original mapping. */
     h = good(16);
