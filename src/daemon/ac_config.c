@@ -167,6 +167,14 @@ int ac_config_set(struct ac_config *c, const struct ac_option *o, const char *v,
                      AC_CFG_STR - 1);
             return -EINVAL;
         }
+        /* A newline (possible through --set) would break --print-config's
+         * file and forge lines in logs; no path or name needs one. */
+        for (const char *q = v; *q; q++)
+            if ((unsigned char)*q < 0x20 || *q == 0x7f) {
+                snprintf(err, errlen, "%s.%s: value contains control characters", o->section,
+                         o->key);
+                return -EINVAL;
+            }
         strcpy((char *)field(c, o), v);
         return 0;
     case AC_OPT_BOOL:
@@ -376,9 +384,17 @@ void ac_config_format(const struct ac_config *c, const struct ac_option *o, char
     case AC_OPT_INT:
         snprintf(buf, len, "%d", *(const int *)f);
         break;
-    case AC_OPT_FLOAT:
-        snprintf(buf, len, "%g", *(const float *)f);
+    case AC_OPT_FLOAT: {
+        /* shortest text that reads back as the same float: plain %g for
+         * the usual values, up to 9 digits when 6 would round */
+        float v = *(const float *)f;
+        for (int prec = 6; prec <= 9; prec++) {
+            snprintf(buf, len, "%.*g", prec, v);
+            if (strtof(buf, NULL) == v)
+                break;
+        }
         break;
+    }
     case AC_OPT_STRING:
         snprintf(buf, len, "%s", (const char *)f);
         break;
@@ -427,6 +443,12 @@ void ac_config_write(FILE *f, const struct ac_config *c)
         }
         char buf[AC_CFG_STR + 8];
         ac_config_format(c, o, buf, sizeof buf);
-        fprintf(f, "%s = %s\n", o->key, buf);
+        /* The parser trims blanks around a value and strips one pair of
+         * enclosing quotes: quote a string those would change. */
+        size_t n = strlen(buf);
+        int quote = o->type == AC_OPT_STRING && n &&
+                    (isspace((unsigned char)buf[0]) || isspace((unsigned char)buf[n - 1]) ||
+                     (n >= 2 && buf[0] == '"' && buf[n - 1] == '"'));
+        fprintf(f, quote ? "%s = \"%s\"\n" : "%s = %s\n", o->key, buf);
     }
 }

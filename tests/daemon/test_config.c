@@ -276,6 +276,39 @@ static void test_shipped_conf(void)
     free(buf);
 }
 
+/* Found by tests/fuzz (config, cmdline): values --print-config could not
+ * reproduce. Blanks around a string and enclosing quotes are quoted on
+ * output, floats print with as many digits as they need, and control
+ * characters (a newline through --set) are refused. */
+static void test_print_roundtrip(void)
+{
+    struct ac_config c, d;
+    ac_config_defaults(&c);
+    const struct ac_option *src = ac_config_find("camera.source");
+    CHECK(ac_config_set(&c, src, "dir:/a\nb", err, sizeof err) == -EINVAL);
+    CHECK(strstr(err, "control characters") != NULL);
+    CHECK(ac_config_set(&c, src, "dir:/x\ty", err, sizeof err) == -EINVAL);
+    const char *strs[] = {"  dir:/lead", "dir:/trail ", "\"dir:/q\"", "\"", " "};
+    const float vals[] = {0.123456789f, 3.0f, 599.999939f, 0.1f};
+    for (int i = 0; i < 5; i++) {
+        CHECK(ac_config_set(&c, src, strs[i], err, sizeof err) == 0);
+        c.track.fusion_tau = vals[i % 4];
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        ac_config_write(f, &c);
+        fclose(f);
+        ac_config_defaults(&d);
+        CHECK(ac_config_parse(&d, "printed", buf, err, sizeof err) == 0);
+        CHECK(!strcmp(d.camera.source, strs[i]));
+        CHECK(d.track.fusion_tau == vals[i % 4]);
+        free(buf);
+    }
+    char buf[64];
+    ac_config_format(&c, ac_config_find("detect.score_threshold"), buf, sizeof buf);
+    CHECK(!strcmp(buf, "0.5")); /* usual values stay short */
+}
+
 int main(void)
 {
     test_cmdline();
@@ -286,6 +319,7 @@ int main(void)
     test_validate();
     test_defaults_and_privacy();
     test_file();
+    test_print_roundtrip();
     if (failures)
         fprintf(stderr, "%d checks failed\n", failures);
     return failures ? 1 : 0;
