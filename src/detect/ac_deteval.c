@@ -237,7 +237,8 @@ double ac_deteval_ap(const struct ac_deteval *e, int i)
     if (b->npos == 0)
         return NAN;
     /* sort a copy-free view: records are only appended, sorting in place is fine */
-    qsort(b->rec, (size_t)b->n, sizeof(*b->rec), cmp_rec);
+    if (b->n > 0) /* no detections at all: rec is NULL, which qsort may not get */
+        qsort(b->rec, (size_t)b->n, sizeof(*b->rec), cmp_rec);
     /* all-point interpolation: walk from the end keeping the running max precision */
     double ap = 0, tp = 0, fp = 0;
     double *prec = malloc(sizeof(double) * (size_t)(b->n + 1));
