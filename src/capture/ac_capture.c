@@ -122,6 +122,13 @@ int ac_capture_open(const char *uri, const struct ac_capture_settings *s, struct
     const struct ac_capture_backend *be = pick_backend(uri, &arg);
     if (!be)
         return -EPROTONOSUPPORT;
+    return ac_capture_open_backend(be, arg, s, out);
+}
+
+int ac_capture_open_backend(const struct ac_capture_backend *be, const char *arg,
+                            const struct ac_capture_settings *s, struct ac_capture **out)
+{
+    *out = NULL;
     struct ac_capture *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;

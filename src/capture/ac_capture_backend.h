@@ -40,6 +40,11 @@ extern const struct ac_capture_backend ac_capfile_backend;
 extern const struct ac_capture_backend ac_libcam_backend;
 int ac_libcam_list(void (*cb)(void *ctx, int index, const char *id), void *ctx);
 
+/* ac_capture_open with the backend chosen by the caller: how tests inject
+ * a scripted device (tests/capture/test_capfault.c). */
+int ac_capture_open_backend(const struct ac_capture_backend *be, const char *arg,
+                            const struct ac_capture_settings *s, struct ac_capture **out);
+
 int64_t ac_capture_now_ns(void);
 /* Sleeps until the CLOCK_MONOTONIC time t_ns (EINTR-safe). */
 void ac_capture_sleep_until(int64_t t_ns);
