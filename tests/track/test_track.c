@@ -306,11 +306,17 @@ static void test_noisy_detector(void)
             if (urand() < 0.15f)
                 continue;
             float j = size * 0.06f;
-            d[n] = box(pos[k][0] + (urand() * 2 - 1) * j, pos[k][1] + (urand() * 2 - 1) * j,
-                       size * (1 + (urand() * 2 - 1) * 0.06f));
+            /* one draw per statement: the order of evaluation of function
+             * arguments is unspecified, and gcc and clang differ, so drawing
+             * inside the call made the scenario depend on the compiler
+             * (kept in the order gcc used, the scenario this test was tuned on) */
+            float rs = urand(), ry = urand(), rx = urand();
+            d[n] = box(pos[k][0] + (rx * 2 - 1) * j, pos[k][1] + (ry * 2 - 1) * j,
+                       size * (1 + (rs * 2 - 1) * 0.06f));
             who[n++] = k;
         }
-        d[n] = box(50 + urand() * 540, 50 + urand() * 380, 30 + urand() * 60); /* spurious */
+        float ss = urand(), sy = urand(), sx = urand();
+        d[n] = box(50 + sx * 540, 50 + sy * 380, 30 + ss * 60); /* spurious */
         who[n++] = 2;
         int ne = ac_tracker_update(t, now, d, n, 1, ids, ev, 64);
         for (int k = 0; k < ne; k++)
