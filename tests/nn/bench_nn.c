@@ -1,10 +1,13 @@
 /* Latency of one ac_nn_run (batch 1, 1 thread), median of N runs.
  * Not a test: speed is measured here, never asserted.
- * usage: bench_nn MODEL [RUNS [THREADS [profile]]]
+ * usage: bench_nn MODEL [RUNS [THREADS [profile|raw]]]
  * profile: also the median time per op kind (conv split in 1x1 / depthwise /
- * other) on the fast backend. */
+ * other) on the fast backend.
+ * raw: fast backend only, one line "raw_ms t1 t2 ..." with every run's time
+ * (bench/compare.py pools these with the other engines' in one run). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "nn/ac_nn_internal.h"
@@ -40,7 +43,8 @@ int main(int argc, char **argv)
     const struct ac_nn_info *in = ac_nn_model_info(m);
     int threads = argc > 3 ? atoi(argv[3]) : 1;
     double *t = malloc(sizeof(double) * (size_t)runs);
-    for (int be = 0; be < 2 && t; be++) {
+    int raw = argc > 4 && !strcmp(argv[4], "raw");
+    for (int be = raw; be < 2 && t; be++) {
         struct ac_nn_ctx_opts o = {be ? AC_NN_FAST : AC_NN_SCALAR, be ? threads : 1};
         struct ac_nn_ctx *c;
         if (ac_nn_ctx_create(m, &o, &c))
@@ -55,13 +59,19 @@ int main(int argc, char **argv)
             ac_nn_run(c);
             t[r] = now_ms() - t0;
         }
+        if (raw) {
+            printf("macs %lld\nraw_ms", in->macs);
+            for (int r = 0; r < runs; r++)
+                printf(" %.4f", t[r]);
+            printf("\n");
+        }
         qsort(t, (size_t)runs, sizeof(double), cmp);
         printf("%s backend %-6s x%d: median %.3f ms, min %.3f ms over %d runs (%.2f GMAC/s), arena %zu KiB\n",
                argv[1], be ? "fast" : "scalar", be ? threads : 1, t[runs / 2], t[0], runs,
                in->macs / (t[runs / 2] * 1e6), ac_nn_ctx_arena_bytes(c) >> 10);
         ac_nn_ctx_destroy(c);
     }
-    if (argc > 4 && t) {
+    if (argc > 4 && !raw && t) {
         static const char *kinds[] = {"conv1x1", "conv-dw", "conv-other", "fc", "se", "add", "other"};
         double sum[7] = {0}, macs[7] = {0}, *opt = calloc((size_t)m->n_ops * runs, sizeof(double));
         struct ac_nn_ctx *c;
