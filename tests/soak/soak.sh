@@ -1,0 +1,99 @@
+#!/bin/bash
+# Soak: agecamd on a dir: source at full speed (realtime off, looped) for
+# DURATION seconds while readers join and leave (some frozen for a while so a
+# small ring laps them, some SIGKILLed mid-read). Asserts, after a warm-up of
+# a fifth of the run (at least 10 s):
+#   - RSS growth under 1 % (VmRSS at the end of warm-up vs at the end);
+#   - no fd leak (/proc/PID/fd count unchanged);
+#   - stable frame rate (every HEALTH fps at least half the median);
+#   - exact miss accounting in every reader (soak_reader checks each call);
+#   - the daemon still up at the end and stopping cleanly on SIGTERM.
+# usage: soak.sh AGECAMD SOAK_READER FRAMES_DIR AGE_MODEL DURATION_S [OUTDIR]
+# The detector runs when models/det-320x240.acnn exists (else detect.backend
+# = none). One-hour run: soak.sh ... 3600 (see docs/RELIABILITY.md).
+set -uo pipefail
+AGECAMD=$1 READER=$2 FRAMES=$3 MODEL=$4 DUR=$5
+OUT=${6:-$(mktemp -d /tmp/agecam-soak-XXXXXX)}
+mkdir -p "$OUT"
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+NAME=agecam-soak-$$
+DET=$ROOT/models/det-320x240.acnn
+if [ -f "$DET" ]; then detect="backend = net
+model = $DET"; else detect="backend = none"; fi
+cat >"$OUT/soak.conf" <<CONF
+[camera]
+source = dir:$FRAMES
+width = 320
+height = 240
+loop = true
+realtime = false
+[detect]
+$detect
+[age]
+model = $MODEL
+threads = 1
+[ring]
+name = $NAME
+capacity = 256
+health_interval_ms = 500
+CONF
+fail=0
+say() { echo "soak: $*" | tee -a "$OUT/soak.txt"; }
+"$AGECAMD" -c "$OUT/soak.conf" >"$OUT/agecamd.log" 2>&1 &
+PID=$!
+trap 'kill -9 $PID 2>/dev/null; rm -f /dev/shm/$NAME' EXIT
+rss() { awk '/^VmRSS/{print $2}' /proc/$PID/status 2>/dev/null; }
+fds() { ls /proc/$PID/fd 2>/dev/null | wc -l; }
+WARM=$((DUR / 5)); [ $WARM -lt 10 ] && WARM=10
+# the steady reader: whole run, never pauses: must miss nothing
+"$READER" "$NAME" $((DUR - 2)) 0 >"$OUT/steady.out" 2>"$OUT/steady.err" &
+STEADY=$!
+T0=$SECONDS rss0= fd0= n=0 killed=0 joined=0
+declare -a kids=()
+RANDOM=42
+while [ $((SECONDS - T0)) -lt $DUR ]; do
+  kill -0 $PID 2>/dev/null || { say "agecamd died"; fail=1; break; }
+  if [ -z "$rss0" ] && [ $((SECONDS - T0)) -ge $WARM ]; then
+    rss0=$(rss) fd0=$(fds); say "after ${WARM} s warm-up: RSS ${rss0} kB, ${fd0} fds"
+  fi
+  # readers join (lifetime 3-10 s, frozen 1.5 s every 2 s) ...
+  if [ $((DUR - (SECONDS - T0))) -gt 12 ]; then
+    n=$((n + 1)) joined=$((joined + 1))
+    "$READER" "$NAME" $((3 + RANDOM % 8)) 1500 >"$OUT/reader$n.out" 2>"$OUT/reader$n.err" &
+    kids+=($!)
+  fi
+  sleep 2
+  # ... and every third one is killed mid-read
+  if [ ${#kids[@]} -gt 0 ] && [ $((RANDOM % 3)) -eq 0 ]; then
+    k=${kids[$((RANDOM % ${#kids[@]}))]}
+    kill -9 "$k" 2>/dev/null && killed=$((killed + 1))
+  fi
+done
+rss1=$(rss) fd1=$(fds)
+say "after ${DUR} s: RSS ${rss1} kB, ${fd1} fds; readers joined ${joined}, killed ${killed}"
+for k in "${kids[@]}"; do
+  wait "$k"; rc=$?
+  [ $rc -eq 0 ] || [ $rc -eq 137 ] || { say "reader $k: exit $rc"; cat "$OUT"/reader*.err | head; fail=1; }
+done
+wait $STEADY || { say "steady reader failed: $(cat "$OUT/steady.err")"; fail=1; }
+read -r rec missed errs flo fmed fhi <"$OUT/steady.out" || true
+say "steady reader: ${rec:-0} records, ${missed:-?} missed, fps min/median/max ${flo:-?}/${fmed:-?}/${fhi:-?}"
+grep -h . "$OUT"/reader*.out 2>/dev/null | awk '{r+=$1; m+=$2} END {printf "soak: lapped readers: %d records, %d counted missed, accounting exact\n", r, m}' | tee -a "$OUT/soak.txt"
+[ "${missed:-1}" = 0 ] || { say "steady reader missed records"; fail=1; }
+[ "${rec:-0}" -gt 0 ] || { say "steady reader got nothing"; fail=1; }
+if [ -n "$rss0" ] && [ -n "$rss1" ]; then
+  growth=$(awk -v a="$rss0" -v b="$rss1" 'BEGIN{printf "%.2f", (b - a) * 100 / a}')
+  say "RSS growth after warm-up: ${growth} %"
+  awk -v g="$growth" 'BEGIN{exit !(g < 1.0)}' || { say "RSS grew 1 % or more"; fail=1; }
+  [ "$fd0" = "$fd1" ] || { say "fd count changed: $fd0 -> $fd1"; ls -l /proc/$PID/fd >>"$OUT/soak.txt"; fail=1; }
+else
+  say "no RSS sample (run too short or daemon gone)"; fail=1
+fi
+awk -v lo="${flo:-0}" -v med="${fmed:-0}" 'BEGIN{exit !(med > 0 && lo >= med / 2)}' ||
+  { say "frame rate unstable or zero (min ${flo:-?}, median ${fmed:-?})"; fail=1; }
+kill -TERM $PID
+for i in $(seq 100); do kill -0 $PID 2>/dev/null || break; sleep 0.1; done
+if kill -0 $PID 2>/dev/null; then say "agecamd ignored SIGTERM"; fail=1; else
+  wait $PID; rc=$?; [ $rc -eq 0 ] || { say "agecamd exit $rc"; fail=1; }; fi
+[ $fail -eq 0 ] && say "PASS" || { say "FAIL"; tail -20 "$OUT/agecamd.log"; }
+exit $fail
