@@ -11,7 +11,9 @@
  *   vivid_check loss           unbind/bind the driver while streaming
  *   vivid_check loop IMAGE     push our own frames through /dev/video1 -> /dev/video0
  *   vivid_check feed SRC       frames of a dir:/file: source through the loop, in order
- *   vivid_check capture ...    the `agecam capture` command itself */
+ *   vivid_check capture ...    the `agecam capture` command itself
+ *   vivid_check pump SRC STATE READY DONE  play SRC into the loop for agecamd
+ *                              on /dev/video0, a frame per frame it processed */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/videodev2.h>
@@ -432,7 +434,9 @@ int main(int argc, char **argv)
         return vivid_check_loop(argv[2]);
     if (argc >= 2 && !strcmp(argv[1], "capture"))
         return ac_cmd_capture(argc - 1, argv + 1);
-    fprintf(stderr, "usage: vivid_check formats|loss|loop IMAGE|capture ARGS...\n");
+    if (argc >= 6 && !strcmp(argv[1], "pump"))
+        return vivid_pump(argv[2], argv[3], argv[4], argv[5]);
+    fprintf(stderr, "usage: vivid_check formats|loss|loop IMAGE|feed SRC|pump SRC STATE READY DONE|capture ARGS...\n");
     return 2;
 }
 

@@ -9,6 +9,7 @@
 #include <linux/videodev2.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -47,6 +48,12 @@ struct out_state {
     volatile int stop;
     uint8_t **frames; /* YUYV frames to cycle through; NULL: keep the buffers as they are */
     int nframes, next;
+    /* steered: the output shows frames[cur], set by another thread */
+    int steered;
+    volatile int cur;
+    long fed;
+    int shows[4]; /* frame in each buffer: rewritten only on change, the
+                     emulated CPU has little to spare */
 };
 
 static void *feed_output(void *arg)
@@ -60,9 +67,17 @@ static void *feed_output(void *arg)
         if (vivid_xioctl(o->fd, VIDIOC_DQBUF, &b))
             continue;
         b.bytesused = (uint32_t)o->len[b.index];
-        if (o->nframes)
+        if (o->nframes && o->steered) {
+            int k = o->cur;
+            if (o->shows[b.index] != k) {
+                memcpy(o->buf[b.index], o->frames[k], o->len[b.index]);
+                o->shows[b.index] = k;
+            }
+        } else if (o->nframes) {
             memcpy(o->buf[b.index], o->frames[o->next++ % o->nframes], o->len[b.index]);
+        }
         vivid_xioctl(o->fd, VIDIOC_QBUF, &b);
+        o->fed++;
     }
     return NULL;
 }
@@ -307,4 +322,91 @@ int vivid_check_feed(const char *src)
     return vivid_result("feed", captured == 40 && exact >= 36 && in_order && distinct >= (n < 4 ? n : 4),
                   "fed=%d captured=%d identical_to_a_fed_frame=%d distinct_seen=%d in_order=%d", n, captured, exact,
                   distinct, in_order);
+}
+
+static volatile sig_atomic_t pump_stop;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    pump_stop = 1;
+}
+
+/* "frames=N" from the state file vivid_ring keeps; -1 while there is none */
+static long read_frames(const char *path)
+{
+    char buf[256];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    const char *f = strstr(buf, "frames=");
+    return f ? strtol(f + 7, NULL, 10) : -1;
+}
+
+/* Plays a dir:/file: source into the loop for agecamd capturing
+ * /dev/video0, one frame further for every frame the daemon has processed
+ * (its HEALTH records, which vivid_ring copies into `progress`): the face
+ * then moves at a pace the daemon follows however slow the emulated
+ * machine is, never skipping positions between two processed frames.
+ * Creates `ready` once the loop runs, `done` when the last frame has been
+ * shown for a few processed frames; runs until SIGTERM. */
+int vivid_pump(const char *src, const char *progress, const char *ready, const char *done)
+{
+    uint8_t **yuyv, **expect;
+    int n = load_feed(src, &yuyv, &expect, 32);
+    if (n < 1)
+        return vivid_result("pump", 0, "%s: %s", src, n < 0 ? strerror(-n) : "no frames");
+    struct out_state o;
+    const char *step;
+    int rc = loop_setup(&o, yuyv[0], &step);
+    if (rc)
+        return vivid_result("pump", 0, "%s: %s", step, strerror(-rc));
+    o.frames = yuyv;
+    o.nframes = n;
+    o.steered = 1;
+    struct sigaction sa = {.sa_handler = on_term};
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    pthread_t th;
+    pthread_create(&th, NULL, feed_output, &o);
+    int fd = open(ready, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0)
+        close(fd);
+    long base = -1, shown = 0;
+    int finished = 0;
+    int64_t t0 = vivid_now_ns();
+    while (!pump_stop) {
+        usleep(100000); /* not pause(): a signal before it would be lost */
+        long frames = read_frames(progress);
+        if (frames < 1)
+            continue; /* the daemon has not processed a frame yet */
+        if (base < 0)
+            base = frames;
+        shown = frames - base;
+        o.cur = shown < n - 1 ? (int)shown : n - 1;
+        if (!finished && shown >= n - 1 + 3) {
+            finished = 1;
+            fd = open(done, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0)
+                close(fd);
+        }
+    }
+    o.stop = 1;
+    pthread_join(th, NULL);
+    int type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+    vivid_xioctl(o.fd, VIDIOC_STREAMOFF, &type);
+    for (int i = 0; i < o.nbuf; i++)
+        munmap(o.buf[i], 640 * 480 * 2);
+    close(o.fd);
+    double secs = (double)(vivid_now_ns() - t0) / 1e9;
+    /* every position shown, and the output kept flowing the whole time
+     * (vivid paces it at the DV timings' 60 Hz; the emulated machine
+     * manages far fewer) */
+    return vivid_result("pump", finished && o.fed >= secs, "frames=%d processed_while_playing=%ld buffers_fed=%ld "
+                        "seconds=%.1f", n, shown, o.fed, secs);
 }
