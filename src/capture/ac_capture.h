@@ -19,6 +19,7 @@
 #ifndef AC_CAPTURE_H
 #define AC_CAPTURE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "capture/ac_frame.h"
@@ -92,6 +93,9 @@ int ac_capture_list_libcamera(void (*cb)(void *ctx, int index, const char *id), 
  * synthetic frame (MJPEG: a real encoded JPEG). */
 int ac_capture_bench_convert(uint32_t fourcc, int src_w, int src_h, int dst_w, int dst_h, int iters,
                              double *us_per_frame);
+/* The synthetic source frame those runs convert, in fourcc at w x h
+ * (malloc'd into *out; MJPEG: an encoded JPEG). */
+int ac_capture_bench_source(uint32_t fourcc, int w, int h, uint8_t **out, size_t *len);
 
 #ifdef __cplusplus
 }

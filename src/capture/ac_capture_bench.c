@@ -88,6 +88,17 @@ static int make_source(uint32_t fourcc, const uint8_t *rgb, int w, int h, uint8_
     return 0;
 }
 
+int ac_capture_bench_source(uint32_t fourcc, int w, int h, uint8_t **out, size_t *len)
+{
+    uint8_t *rgb = malloc((size_t)w * h * 3);
+    if (!rgb)
+        return -ENOMEM;
+    test_picture(rgb, w, h);
+    int rc = make_source(fourcc, rgb, w, h, out, len);
+    free(rgb);
+    return rc;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;

@@ -16,7 +16,7 @@
 #include "tools/ac_bench.h"
 
 /* One line per module that contributes rows. */
-#define AC_BENCH_TABLES(X) X(ac_bench_age) X(ac_bench_detect)
+#define AC_BENCH_TABLES(X) X(ac_bench_age) X(ac_bench_detect) X(ac_bench_capture)
 
 #define AC_BENCH_DECLARE(t) extern const struct ac_bench_case t[];
 AC_BENCH_TABLES(AC_BENCH_DECLARE)

@@ -76,6 +76,12 @@ grep -q "age/full" "$T/bench.json" && fail "bench --filter ignored"
 "$AGECAM" bench --runs 1 --filter small/fast/net --model-dir "$T/nowhere" > "$T/bench.txt" ||
   fail "bench with missing models should skip, not fail"
 grep -q "age/small/fast/net *skipped: .*nowhere/smlf-small.acnn" "$T/bench.txt" || fail "bench skip: $(cat "$T/bench.txt")"
+# camera-side cost: converting one frame (no model needed)
+"$AGECAM" bench --runs 2 --filter capture/ --json > "$T/bench-cap.json" || fail "bench capture exit status"
+for c in capture/yuyv/640x480 capture/nv12/640x480 capture/mjpeg/640x480 capture/mjpeg/1280x720; do
+  grep -q "{\"name\": \"$c\", [^}]*\"median_ms\": [0-9.]*, [^}]*\"src_bytes\": [0-9]" "$T/bench-cap.json" ||
+    fail "bench row $c: $(cat "$T/bench-cap.json")"
+done
 
 # --- C and Python metrics on the same predictions -------------------------
 cat > "$T/toy.csv" <<'EOF'
