@@ -20,6 +20,9 @@ NAME=agecam-soak-$$
 DET=$ROOT/models/det-320x240.acnn
 if [ -f "$DET" ]; then detect="backend = net
 model = $DET"; else detect="backend = none"; fi
+fail=0
+: >"$OUT/soak.txt"
+say() { echo "soak: $*" | tee -a "$OUT/soak.txt"; }
 cat >"$OUT/soak.conf" <<CONF
 [camera]
 source = dir:$FRAMES
@@ -37,13 +40,14 @@ name = $NAME
 capacity = 256
 health_interval_ms = 500
 CONF
-fail=0
-say() { echo "soak: $*" | tee -a "$OUT/soak.txt"; }
 "$AGECAMD" -c "$OUT/soak.conf" >"$OUT/agecamd.log" 2>&1 &
 PID=$!
 trap 'kill -9 $PID 2>/dev/null; rm -f /dev/shm/$NAME' EXIT
 rss() { awk '/^VmRSS/{print $2}' /proc/$PID/status 2>/dev/null; }
 fds() { ls /proc/$PID/fd 2>/dev/null | wc -l; }
+# readers start once the ring exists (model loading can take a while)
+for i in $(seq 600); do [ -e /dev/shm/$NAME ] && break; sleep 0.1; done
+[ -e /dev/shm/$NAME ] || { say "no ring after 60 s"; tail "$OUT/agecamd.log"; exit 1; }
 WARM=$((DUR / 5)); [ $WARM -lt 10 ] && WARM=10
 # the steady reader: whole run, never pauses: must miss nothing
 "$READER" "$NAME" $((DUR - 2)) 0 >"$OUT/steady.out" 2>"$OUT/steady.err" &

@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     agecam_reader *r = NULL;
     double t0 = now_s();
     while (agecam_reader_open(&r, argv[1]) != 0) {
-        if (now_s() - t0 > 10) {
+        if (now_s() - t0 > 30) {
             fprintf(stderr, "soak_reader: no ring %s\n", argv[1]);
             return 1;
         }
