@@ -41,6 +41,8 @@ const struct ac_option ac_options[] = {
     F("detect", "nms_threshold", detect.nms_threshold, "0.4", 0, 1, "IoU above which overlapping boxes merge"),
     I("detect", "min_face", detect.min_face, "40", 8, 4096, NULL, "smallest face kept, pixels"),
     I("detect", "every", detect.every, "1", 1, 100, NULL, "run the detector on every Nth frame, track in between"),
+    I("detect", "threads", detect.threads, "1", 1, 16, NULL,
+      "threads sharing each detector pass (row-split convolutions; results identical to 1)"),
 
     F("align", "min_size", align.min_size, "32", 0, 4096, "faces smaller than this (pixels) get no age estimate"),
     F("align", "max_roll", align.max_roll, "35", 0, 180, "largest head tilt (degrees) still estimated"),

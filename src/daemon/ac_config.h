@@ -36,6 +36,7 @@ struct ac_config {
         float score_threshold, nms_threshold;
         int min_face;
         int every;
+        int threads;
     } detect;
     struct {
         float min_size, max_roll, max_yaw, min_pitch, max_pitch, min_blur;

@@ -33,6 +33,7 @@ void ac_detect_defaults(struct ac_detect_settings *s)
     s->max_faces = 256;
     s->max_src_w = 1920;
     s->max_src_h = 1080;
+    s->threads = 1;
 }
 
 void ac_detect_destroy(struct ac_detect *d)
@@ -107,7 +108,8 @@ int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_set
         fail(err, errlen, rc, "detector: missing or bad det_levels/det_maxout_bg/det_variance");
         goto out_fail;
     }
-    rc = ac_nn_ctx_create(model, NULL, &d->ctx);
+    struct ac_nn_ctx_opts o = {.backend = AC_NN_FAST, .threads = s->threads};
+    rc = ac_nn_ctx_create(model, &o, &d->ctx);
     if (rc) {
         fail(err, errlen, rc, "detector: cannot create inference context");
         goto out_fail;

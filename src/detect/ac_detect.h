@@ -21,6 +21,7 @@ struct ac_detect_settings {
     float min_face;     /* drop faces whose max(w, h) is below this, image px (0: keep) */
     int max_faces;      /* faces returned at most (default 256) */
     int max_src_w, max_src_h; /* largest image accepted (default 1920x1080) */
+    int threads;        /* inference threads for one pass (default 1; ac_nn_ctx_opts) */
 };
 
 struct ac_detect;
