@@ -99,6 +99,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--init", help="start from this checkpoint's weights (e.g. train/checkpoints/"
+                    "smlf-full-best.pt) with a fresh optimizer and schedule; ignored when --out "
+                    "already holds last.pt (resume)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -132,6 +135,12 @@ def main():
         opt.load_state_dict(s["opt"])
         start_epoch, best = s["epoch"] + 1, s.get("best")
         print(f"resumed from {ck} at epoch {start_epoch}", flush=True)
+    elif a.init:
+        s = torch.load(a.init)
+        if s.get("variant", a.variant) != a.variant:
+            raise SystemExit(f"--init {a.init} is a {s['variant']} checkpoint, not {a.variant}")
+        model.load_state_dict(s["model"])
+        print(f"initialised from {a.init}", flush=True)
     log = open(os.path.join(a.out, "log.jsonl"), "a")
     for epoch in range(start_epoch, a.epochs):
         gen = torch.Generator().manual_seed(a.seed * 1000 + epoch)
