@@ -10,23 +10,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#ifdef AC_HAVE_LIBSYSTEMD
-#include <systemd/sd-daemon.h>
 
-int ac_notify(const char *msg)
-{
-    int rc = sd_notify(0, msg);
-    return rc < 0 ? rc : 0;
-}
-
-uint64_t ac_notify_watchdog_usec(void)
-{
-    uint64_t usec = 0;
-    return sd_watchdog_enabled(0, &usec) > 0 ? usec : 0;
-}
-
-#else
-
+/* Our own sender rather than libsystemd's sd_notify(): that one blocks when
+ * the receiver's datagram queue is full (net.unix.max_dgram_qlen, 10 by
+ * default), so a busy or wedged receiver would freeze the monitor thread and
+ * with it signal handling (seen under a SIGHUP storm with a slow reader).
+ * A notification that finds the queue full is dropped instead: the next
+ * STATUS/WATCHDOG comes within a tick. */
 int ac_notify(const char *msg)
 {
     const char *path = getenv("NOTIFY_SOCKET");
@@ -43,7 +33,7 @@ int ac_notify(const char *msg)
     if (fd < 0)
         return -errno;
     socklen_t salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
-    ssize_t n = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL, (struct sockaddr *)&sa, salen);
+    ssize_t n = sendto(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT, (struct sockaddr *)&sa, salen);
     int e = errno;
     close(fd);
     return n < 0 ? -e : 0;
@@ -60,8 +50,6 @@ uint64_t ac_notify_watchdog_usec(void)
     unsigned long long v = strtoull(u, &end, 10);
     return *end || v == 0 ? 0 : v;
 }
-
-#endif
 
 int ac_notifyf(const char *fmt, ...)
 {

@@ -1,7 +1,7 @@
-/* systemd service notifications (READY=1, WATCHDOG=1, STATUS=...): through
- * libsystemd's sd_notify when the build has it, else a datagram of our own
- * to $NOTIFY_SOCKET (the protocol is one AF_UNIX datagram of text). Without
- * NOTIFY_SOCKET every call is a no-op. */
+/* systemd service notifications (READY=1, WATCHDOG=1, STATUS=...): one
+ * AF_UNIX datagram of text to $NOTIFY_SOCKET, sent without blocking (see
+ * ac_notify.c for why not libsystemd's sd_notify). Without NOTIFY_SOCKET
+ * every call is a no-op. */
 #ifndef AC_NOTIFY_H
 #define AC_NOTIFY_H
 
