@@ -291,23 +291,7 @@ size_t ac_age_arena_bytes(const struct ac_age *e)
 
 int ac_age_find_model(const char *variant, char *path, size_t pathlen, char *err, size_t errlen)
 {
-    const char *env = getenv("AGECAM_MODEL_DIR");
-    const char *dirs[3] = {env && env[0] ? env : NULL, AGECAM_DATADIR, "models"};
-    char tried[512] = "";
-    for (int i = 0; i < 3; i++) {
-        if (!dirs[i])
-            continue;
-        int n = snprintf(path, pathlen, "%s/smlf-%s.acnn", dirs[i], variant);
-        if (n < 0 || (size_t)n >= pathlen)
-            continue;
-        if (access(path, R_OK) == 0)
-            return 0;
-        size_t used = strlen(tried);
-        snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "", dirs[i]);
-    }
-    set_err(err, errlen, "no smlf-%s.acnn in %s%s; pass --model PATH", variant, tried,
-            env && env[0] ? "" : " ($AGECAM_MODEL_DIR unset)");
-    if (pathlen)
-        path[0] = '\0';
-    return -ENOENT;
+    char file[64];
+    snprintf(file, sizeof file, "smlf-%s.acnn", variant);
+    return ac_nn_find_model(AGECAM_DATADIR, file, path, pathlen, err, errlen);
 }

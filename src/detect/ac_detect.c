@@ -217,24 +217,7 @@ int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int str
 
 int ac_detect_find_model(const char *size, char *path, size_t pathlen, char *err, size_t errlen)
 {
-    const char *env = getenv("AGECAM_MODEL_DIR");
-    const char *dirs[3] = {env && env[0] ? env : NULL, AGECAM_DATADIR, "models"};
-    char tried[512] = "";
-    for (int i = 0; i < 3; i++) {
-        if (!dirs[i])
-            continue;
-        int n = snprintf(path, pathlen, "%s/det-%s.acnn", dirs[i], size);
-        if (n < 0 || (size_t)n >= pathlen)
-            continue;
-        if (access(path, R_OK) == 0)
-            return 0;
-        size_t used = strlen(tried);
-        snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "", dirs[i]);
-    }
-    if (err && errlen)
-        snprintf(err, errlen, "no det-%s.acnn in %s%s; pass --model PATH", size, tried,
-                 env && env[0] ? "" : " ($AGECAM_MODEL_DIR unset)");
-    if (pathlen)
-        path[0] = '\0';
-    return -ENOENT;
+    char file[64];
+    snprintf(file, sizeof file, "det-%s.acnn", size);
+    return ac_nn_find_model(AGECAM_DATADIR, file, path, pathlen, err, errlen);
 }

@@ -53,6 +53,12 @@ void ac_nn_model_destroy(struct ac_nn_model *m);
 const struct ac_nn_info *ac_nn_model_info(const struct ac_nn_model *m);
 /* Metadata key=value from the META section; NULL if absent. */
 const char *ac_nn_model_meta(const struct ac_nn_model *m, const char *key);
+
+/* Finds FILE (e.g. "smlf-full.acnn") in $AGECAM_MODEL_DIR, then DATADIR (the
+ * install's), then ./models; 0 with its path, or -ENOENT with err naming the
+ * folders tried. */
+int ac_nn_find_model(const char *datadir, const char *file, char *path, size_t pathlen, char *err,
+                     size_t errlen);
 /* Index of the output called name, or -ENOENT. */
 int ac_nn_model_output_index(const struct ac_nn_model *m, const char *name);
 
