@@ -85,8 +85,12 @@ static int run_case(const char *agecamd, const char *mkdemo, const char *portrai
         const struct track_seen *t = &rr.t[k];
         CHECK(t->news == 1 && t->ends == 1);
         CHECK(t->end.flags & AGECAM_REC_AGE_VALID);
-        /* of 60 frames: tracked throughout as one id */
-        CHECK(t->end.u.face.frames >= (faces == 1 ? 40u : 20u));
+        /* tracked throughout as one id: of the 60 frames, those the pipeline
+         * did not drop (a slow build, e.g. under ASan, drops many of them
+         * at the source's real-time pace) */
+        unsigned kept = rr.max_drops < 60 ? 60u - (unsigned)rr.max_drops : 0u;
+        unsigned want = faces == 1 ? kept * 2 / 3 : kept / 3;
+        CHECK(want >= 10 && t->end.u.face.frames >= want);
         if (faces == 1)
             CHECK(t->last_x - t->first_x > 40); /* it moved right 120 px; the id stayed */
     }
