@@ -25,6 +25,8 @@ static size_t pos;
 static int open_fail, init_fail;          /* fail the next N open() / init() calls */
 static atomic_int opens, closes, inits, uninits;
 static uint32_t src_counter;
+/* the script is changed while test_loop's capture thread reads it */
+static pthread_mutex_t script_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct fake {
     struct ac_capture_counters *ctr;
@@ -34,10 +36,13 @@ static int f_open(const char *arg, const struct ac_capture_settings *s, struct a
                   void **priv)
 {
     (void)arg, (void)s;
-    if (open_fail > 0) {
+    pthread_mutex_lock(&script_lock);
+    int fail = open_fail > 0;
+    if (fail)
         open_fail--;
+    pthread_mutex_unlock(&script_lock);
+    if (fail)
         return -ENOENT;
-    }
     static struct fake fk;
     fk.ctr = ctr;
     *priv = &fk;
@@ -75,7 +80,9 @@ static void nap_ms(int ms)
 static int f_read(void *priv, int timeout_ms, struct ac_frame *dst)
 {
     struct fake *fk = priv;
+    pthread_mutex_lock(&script_lock);
     char c = script && script[pos] ? script[pos++] : 'F';
+    pthread_mutex_unlock(&script_lock);
     switch (c) {
     case 'E': return -EIO;
     case 'N': return -ENODEV;
@@ -259,9 +266,11 @@ static void test_loop(void)
         }
     }
     CHECK_EQ(got, 30);
+    pthread_mutex_lock(&script_lock);
     open_fail = 1000000; /* now the device vanishes for good */
     script = "E";
     pos = 0;
+    pthread_mutex_unlock(&script_lock);
     nap_ms(50);
     int64_t t0 = ac_capture_now_ns();
     atomic_store(&a.stop, 1);
