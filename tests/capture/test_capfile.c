@@ -119,7 +119,24 @@ static int64_t now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-int main(void)
+/* `agecam capture --source file:CLIP --frames 3 --out DIR`: the installer's
+ * check, on a real video file; three JPEGs come out. */
+static void test_cli(const char *agecam, const char *clip, const char *dir)
+{
+    char cmd[2048], out[700], jpg[800];
+    snprintf(out, sizeof out, "%s/frames", dir);
+    snprintf(cmd, sizeof cmd, "'%s' capture --source 'file:%s' --frames 3 --out '%s' >/dev/null",
+             agecam, clip, out);
+    CHECK_EQ(system(cmd), 0);
+    for (int i = 0; i < 4; i++) {
+        snprintf(jpg, sizeof jpg, "%s/frame_%05d.jpg", out, i);
+        CHECK_EQ(access(jpg, R_OK) == 0, i < 3);
+        unlink(jpg);
+    }
+    rmdir(out);
+}
+
+int main(int argc, char **argv)
 {
     char dir[] = "/tmp/agecam-test-capfile-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -228,6 +245,9 @@ int main(void)
     CHECK(c == NULL && rc < 0);
     c = open_clip("file:/nonexistent/agecam.mp4", 0, 0, &rc);
     CHECK(c == NULL && rc < 0);
+
+    if (argc > 1)
+        test_cli(argv[1], clip, dir);
 
     /* AGECAM_KEEP_CLIP=PATH keeps the clip for trying `agecam capture` by hand */
     const char *keep = getenv("AGECAM_KEEP_CLIP");
