@@ -58,6 +58,15 @@ static int decode_jpeg(const uint8_t *data, size_t len, struct ac_image *img)
     jpeg_mem_src(&ci, data, (unsigned long)len);
     if (jpeg_read_header(&ci, TRUE) != JPEG_HEADER_OK)
         longjmp(je.jb, 1);
+    /* refuse oversized images before libjpeg allocates for them, and cap its
+     * own memory: a tiny progressive file can declare a huge image whose
+     * coefficient buffers would take hundreds of MB and seconds to clear
+     * (found by fuzz_image) */
+    if (ci.image_width > AC_IMAGE_MAX_SIDE || ci.image_height > AC_IMAGE_MAX_SIDE) {
+        rc = -E2BIG;
+        longjmp(je.jb, 1);
+    }
+    ci.mem->max_memory_to_use = AC_IMAGE_MAX_JPEG_MEM;
     ci.out_color_space = JCS_RGB;
     jpeg_start_decompress(&ci);
     if (ci.output_components != 3) {

@@ -13,8 +13,11 @@ struct ac_image {
 };
 
 /* Largest image accepted (either side), so a hostile header cannot ask for
- * a huge allocation. */
-#define AC_IMAGE_MAX_SIDE 8192
+ * a huge allocation: 4096 covers 4K camera modes (3840x2160, 4096x2160). */
+#define AC_IMAGE_MAX_SIDE 4096
+/* libjpeg's own working memory (progressive images keep every coefficient:
+ * ~6 bytes a pixel at 4:4:4); past it decoding fails cleanly. */
+#define AC_IMAGE_MAX_JPEG_MEM (128L << 20)
 
 /* Returns 0 or -errno (-EINVAL for undecodable data, -E2BIG past the limit).
  * On error *img is left empty. */
