@@ -14,9 +14,9 @@ B=${1:-build}; FRAMES=${2:-300}; FACES=${3:-2}; THREADS=${4:-2}; VARIANT=${5:-sm
 FPS=${6:-30}; PORTRAIT=${7:-300}
 AGECAMD=${AGECAMD:-$B/src/daemon/agecamd}
 [ -x "$AGECAMD" ] || { echo "build first: meson setup $B && ninja -C $B"; exit 1; }
-T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
-"$B/tests/data/mkdemo" tests/data/astronaut.jpg "$T/frames" "$FRAMES" "$FACES" 640 480 "$PORTRAIT" >/dev/null
 ring=agecam-bench-$$
+T=$(mktemp -d); trap 'rm -rf "$T" "/dev/shm/$ring"' EXIT
+"$B/tests/data/mkdemo" tests/data/astronaut.jpg "$T/frames" "$FRAMES" "$FACES" 640 480 "$PORTRAIT" >/dev/null
 /usr/bin/time -v -o "$T/time.txt" "$AGECAMD" --source "dir:$T/frames" \
   --detector-model models/det-320x240.acnn --model "models/smlf-$VARIANT.acnn" --ring "$ring" \
   --set camera.realtime=true --set camera.fps="$FPS" --set camera.loop=false --set detect.every=1 \
