@@ -38,16 +38,12 @@ wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$T/time.tx
 user=$(sed -n 's/.*User time (seconds): //p' "$T/time.txt")
 sys=$(sed -n 's/.*System time (seconds): //p' "$T/time.txt")
 rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$T/time.txt")
-first=$(grep -m1 "ready: first frame" "$T/log.txt" >/dev/null && echo ok || echo none)
 python3 - "$frames" "$faces" "$cap" "$wall" "$user" "$sys" "$rss" "$det_ms" "$FACES" "$THREADS" "$VARIANT" "$T/log.txt" "$FPS" <<'PY'
-import sys, re
+import sys
 frames, faces, cap, wall, user, sys_t, rss, det_ms, nf, th, var, log, fps = sys.argv[1:]
 def secs(s):
     p = [float(x) for x in s.split(":")]
     return sum(v * 60 ** (len(p) - 1 - i) for i, v in enumerate(p))
-# the source-finished line carries the time the frames took; wall includes start-up and the wait
-text = open(log).read()
-m = re.search(r"ready: first frame", text)
 frames, faces, cap = int(frames or 0), int(faces or 0), int(cap or 0)
 w = secs(wall)
 cpu = float(user) + float(sys_t)
