@@ -1,7 +1,9 @@
 /* dir: source: JPEG/PNG stills in name order, for replaying a scene without
- * a camera. Decoding goes through ac_image (it allocates per file: this is a
- * test/demo source, not the camera hot path). An unreadable or truncated
- * file is skipped and counted as corrupt. */
+ * a camera. The file buffer, the decoded image and the converter are kept
+ * between frames and rebuilt only when a file is bigger or differently
+ * sized, so a looping replay (soak, demo) allocates nothing once warm and
+ * its RSS stays flat. An unreadable or truncated file is skipped and counted
+ * as corrupt. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -22,6 +24,10 @@ struct dirsrc {
     int out_w, out_h;
     int64_t t0, period_ns;
     uint32_t count;
+    struct ac_filebuf fb;
+    struct ac_image img;
+    struct ac_convert conv;
+    int conv_w, conv_h; /* source size conv was built for; 0 = none */
 };
 
 static int is_image(const char *name)
@@ -42,6 +48,9 @@ static void d_close(void *priv)
         free(d->names[i]);
     free(d->names);
     free(d->dir);
+    ac_filebuf_free(&d->fb);
+    ac_image_free(&d->img);
+    ac_convert_uninit(&d->conv);
     free(d);
 }
 
@@ -96,12 +105,12 @@ fail:
     return rc;
 }
 
-static int load(struct dirsrc *d, int i, struct ac_image *img)
+static int load(struct dirsrc *d, int i)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", d->dir, d->names[i]) >= sizeof path)
         return -ENAMETOOLONG;
-    return ac_image_load(path, img);
+    return ac_image_load_into(path, &d->img, &d->fb);
 }
 
 static int d_init(void *priv, struct ac_capfmt *fmt)
@@ -109,14 +118,12 @@ static int d_init(void *priv, struct ac_capfmt *fmt)
     struct dirsrc *d = priv;
     /* the first readable image sets the native size */
     for (int i = 0; i < d->n; i++) {
-        struct ac_image img;
-        if (load(d, i, &img))
+        if (load(d, i))
             continue;
         fmt->fourcc = AC_FMT_RGB24;
-        fmt->w = img.w;
-        fmt->h = img.h;
+        fmt->w = d->img.w;
+        fmt->h = d->img.h;
         fmt->fps_milli = (d->set.fps > 0 ? d->set.fps : 10) * 1000;
-        ac_image_free(&img);
         return 0;
     }
     return -EBADMSG;
@@ -125,6 +132,10 @@ static int d_init(void *priv, struct ac_capfmt *fmt)
 static int d_start(void *priv, int out_w, int out_h)
 {
     struct dirsrc *d = priv;
+    if (out_w != d->out_w || out_h != d->out_h) {
+        ac_convert_uninit(&d->conv);
+        d->conv_w = d->conv_h = 0;
+    }
     d->out_w = out_w;
     d->out_h = out_h;
     d->period_ns = 1000000000LL / (d->set.fps > 0 ? d->set.fps : 10);
@@ -149,24 +160,29 @@ static int d_read(void *priv, int timeout_ms, struct ac_frame *dst)
         }
         ac_capture_sleep_until(due);
     }
-    struct ac_image img;
     int i = d->next++;
     d->count++;
-    int rc = load(d, i, &img);
+    int rc = load(d, i);
     if (rc) {
         atomic_fetch_add(&d->ctr->corrupt, 1);
         return -EAGAIN;
     }
-    /* images may differ in size: one converter per file */
-    struct ac_convert conv;
-    rc = ac_convert_init(&conv, AC_FMT_RGB24, img.w, img.h, img.stride, d->out_w, d->out_h);
-    if (!rc)
-        rc = ac_convert_run(&conv, img.rgb, (size_t)img.stride * img.h, dst->rgb, dst->stride);
-    ac_convert_uninit(&conv);
-    ac_image_free(&img);
+    struct ac_image *img = &d->img;
+    if (img->w != d->conv_w || img->h != d->conv_h) {
+        ac_convert_uninit(&d->conv);
+        d->conv_w = d->conv_h = 0;
+        rc = ac_convert_init(&d->conv, AC_FMT_RGB24, img->w, img->h, img->stride, d->out_w, d->out_h);
+        if (rc) {
+            atomic_fetch_add(&d->ctr->corrupt, 1);
+            return rc == -ENOMEM ? rc : -EAGAIN;
+        }
+        d->conv_w = img->w;
+        d->conv_h = img->h;
+    }
+    rc = ac_convert_run(&d->conv, img->rgb, (size_t)img->stride * img->h, dst->rgb, dst->stride);
     if (rc) {
         atomic_fetch_add(&d->ctr->corrupt, 1);
-        return rc == -ENOMEM ? rc : -EAGAIN;
+        return -EAGAIN;
     }
     dst->ts_ns = ac_capture_now_ns();
     dst->src_seq = (uint32_t)i;

@@ -1,10 +1,13 @@
 #include "common/ac_image.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jpeglib.h>
 #include <png.h>
@@ -15,15 +18,29 @@ void ac_image_free(struct ac_image *img)
     memset(img, 0, sizeof *img);
 }
 
+/* A failed decode keeps the buffer (for reuse) but shows no image. */
+static void unset(struct ac_image *img)
+{
+    img->w = img->h = img->stride = 0;
+}
+
 static int alloc_rgb(struct ac_image *img, int w, int h)
 {
     if (w <= 0 || h <= 0 || w > AC_IMAGE_MAX_SIDE || h > AC_IMAGE_MAX_SIDE)
         return -E2BIG;
+    size_t need = (size_t)3 * w * h;
+    if (need > img->cap) {
+        uint8_t *p = malloc(need);
+        if (!p)
+            return -ENOMEM;
+        free(img->rgb);
+        img->rgb = p;
+        img->cap = need;
+    }
     img->w = w;
     img->h = h;
     img->stride = 3 * w;
-    img->rgb = malloc((size_t)img->stride * h);
-    return img->rgb ? 0 : -ENOMEM;
+    return 0;
 }
 
 /* ---- JPEG ---- */
@@ -52,7 +69,7 @@ static int decode_jpeg(const uint8_t *data, size_t len, struct ac_image *img)
     jpeg_create_decompress(&ci);
     if (setjmp(je.jb)) {
         jpeg_destroy_decompress(&ci);
-        ac_image_free(img);
+        unset(img);
         return rc;
     }
     jpeg_mem_src(&ci, data, (unsigned long)len);
@@ -86,7 +103,7 @@ static int decode_jpeg(const uint8_t *data, size_t len, struct ac_image *img)
     jpeg_finish_decompress(&ci);
     jpeg_destroy_decompress(&ci);
     if (truncated) {
-        ac_image_free(img);
+        unset(img);
         return -EINVAL;
     }
     return 0;
@@ -134,7 +151,7 @@ static int decode_png(const uint8_t *data, size_t len, struct ac_image *img)
     volatile int rc = -EINVAL;
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_read_struct(&png, &info, NULL);
-        ac_image_free(img);
+        unset(img);
         return rc;
     }
     png_set_read_fn(png, &src, png_read_cb);
@@ -169,9 +186,9 @@ static int decode_png(const uint8_t *data, size_t len, struct ac_image *img)
     return 0;
 }
 
-int ac_image_decode(const uint8_t *data, size_t len, struct ac_image *img)
+int ac_image_decode_into(const uint8_t *data, size_t len, struct ac_image *img)
 {
-    memset(img, 0, sizeof *img);
+    unset(img);
     if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF)
         return decode_jpeg(data, len, img);
     if (len >= 8 && !png_sig_cmp(data, 0, 8))
@@ -179,29 +196,78 @@ int ac_image_decode(const uint8_t *data, size_t len, struct ac_image *img)
     return -EINVAL;
 }
 
+int ac_image_decode(const uint8_t *data, size_t len, struct ac_image *img)
+{
+    memset(img, 0, sizeof *img);
+    int rc = ac_image_decode_into(data, len, img);
+    if (rc)
+        ac_image_free(img);
+    return rc;
+}
+
+void ac_filebuf_free(struct ac_filebuf *fb)
+{
+    free(fb->p);
+    fb->p = NULL;
+    fb->cap = 0;
+}
+
+/* The whole file into fb; *len its size. Plain read(2): no stdio buffer. */
+static int read_file(const char *path, struct ac_filebuf *fb, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    int rc = 0;
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+        rc = -EIO;
+    } else if (st.st_size > 64L * 1024 * 1024) {
+        rc = -E2BIG;
+    } else if ((size_t)st.st_size + 1 > fb->cap) {
+        uint8_t *p = malloc((size_t)st.st_size + 1);
+        if (!p) {
+            rc = -ENOMEM;
+        } else {
+            free(fb->p);
+            fb->p = p;
+            fb->cap = (size_t)st.st_size + 1;
+        }
+    }
+    size_t got = 0;
+    while (!rc && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, fb->p + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            rc = -EIO; /* error, or the file shrank under us */
+        else
+            got += (size_t)n;
+    }
+    close(fd);
+    *len = got;
+    return rc;
+}
+
+int ac_image_load_into(const char *path, struct ac_image *img, struct ac_filebuf *fb)
+{
+    size_t len = 0;
+    int rc = read_file(path, fb, &len);
+    if (rc) {
+        unset(img);
+        return rc;
+    }
+    return ac_image_decode_into(fb->p, len, img);
+}
+
 int ac_image_load(const char *path, struct ac_image *img)
 {
     memset(img, 0, sizeof *img);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -errno;
-    int rc = 0;
-    uint8_t *buf = NULL;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        n = ftell(f);
-    if (n < 0 || fseek(f, 0, SEEK_SET) != 0)
-        rc = -EIO;
-    else if (n > 64L * 1024 * 1024)
-        rc = -E2BIG;
-    else if (!(buf = malloc((size_t)n + 1)))
-        rc = -ENOMEM;
-    else if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        rc = -EIO;
-    fclose(f);
-    if (!rc)
-        rc = ac_image_decode(buf, (size_t)n, img);
-    free(buf);
+    struct ac_filebuf fb = {0};
+    int rc = ac_image_load_into(path, img, &fb);
+    ac_filebuf_free(&fb);
+    if (rc)
+        ac_image_free(img);
     return rc;
 }
 

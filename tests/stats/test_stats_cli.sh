@@ -83,19 +83,22 @@ cmp -s "$T/run3.out" "$T/run5.out" || fail "run 5 did not restore run 3's counts
 "$AGECAM" stats --ring $NAME --state "$STATE" --now $NOW --window 15m,1h --last 3 --min-dwell 5s \
   --follow --json >"$T/follow.out" 2>"$T/follow.err" &
 FPID=$!
+# the follower must hold the old ring before it is replaced (a slow start on
+# a loaded machine would otherwise only ever see the new one)
+for _ in $(seq 200); do grep -q "/dev/shm/$NAME" /proc/$FPID/maps 2>/dev/null && break; sleep 0.05; done
+grep -q "/dev/shm/$NAME" /proc/$FPID/maps || fail "follower never mapped the ring"
 printf 'new 0 5 25 3 0.9\nadvance 30\nupdate 0 5 26 3 0.9\ntouch %s\n' "$T/phase3" >&3
 wait_file "$T/phase3"
-sleep 0.3
 printf 'create %s 64\nadvance 5\nnew 0 1 60 4 0.9\nadvance 10\nupdate 0 1 61 4 0.9\ntouch %s\n' $NAME "$T/phase4" >&3
 wait_file "$T/phase4"
-for _ in $(seq 100); do [ "$(grep -c . "$STATE")" -ge 4 ] && break; sleep 0.05; done
+for _ in $(seq 200); do [ "$(grep -c . "$STATE")" -ge 4 ] && break; sleep 0.05; done
 [ "$(grep -c . "$STATE")" -eq 4 ] || fail "restart: open track not finished"
 grep -q " 0 5 [0-9]* [0-9]* 26.00 " "$STATE" || fail "restart: track 5 record"
 
 # The new writer is killed (no clean close): its open track 1 (10 s) counts too.
 exec 3>&-
 kill -9 $WPID; wait $WPID 2>/dev/null; WPID=
-for _ in $(seq 100); do [ "$(grep -c . "$STATE")" -ge 5 ] && break; sleep 0.05; done
+for _ in $(seq 200); do [ "$(grep -c . "$STATE")" -ge 5 ] && break; sleep 0.05; done
 [ "$(grep -c . "$STATE")" -eq 5 ] || fail "writer crash: open track not finished"
 kill -TERM $FPID; wait $FPID; rc=$?; FPID=
 [ $rc -eq 0 ] || fail "follow exit status $rc"
