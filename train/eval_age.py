@@ -171,11 +171,12 @@ def predict_all(a, rows):
     variant = a.variant or ck.get("variant")
     if variant not in smlf.VARIANTS:
         sys.exit(f"eval_age: unknown variant {variant!r}; pass --variant")
-    model = smlf.build(variant)
+    n = smlf.checkpoint_classes(ck)
+    model = smlf.build(variant, n)
     model.load_state_dict(ck["model"] if "model" in ck else ck)
     model.eval()
     size = model.input_size
-    ages = smlf.class_ages()
+    ages = smlf.class_ages(n)
     batch, idx = [], []
 
     def flush():

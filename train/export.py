@@ -38,7 +38,7 @@ def convbn(w, x, seq):
 def build_graph(model, variant):
     s = model.input_size
     w = acnn.AcnnWriter(s, s, 3, mean=preprocess.MEAN, scale=preprocess.SCALE,
-                        num_classes=smlf.NUM_CLASSES, kind=acnn.KIND_AGE)
+                        num_classes=model.fc.out_features, kind=acnn.KIND_AGE)
     x = convbn(w, 0, model.conv1)
     for seq in model.dw1:
         x = convbn(w, x, seq)
@@ -122,13 +122,14 @@ def main():
     torch.set_num_threads(1)
 
     torch.manual_seed(a.seed)
-    model = smlf.build(a.variant)
+    ck = torch.load(a.checkpoint, map_location="cpu") if a.checkpoint else None
+    n = smlf.checkpoint_classes(ck) if ck else smlf.NUM_CLASSES
+    model = smlf.build(a.variant, n)
     meta = dict(variant=a.variant, arch="smlf-net", input_size=model.input_size,
-                width=model.width, leaky=smlf.LEAKY, classes="ages 0..64, 65+",
+                width=model.width, leaky=smlf.LEAKY, classes=f"ages 0..{n - 2}, {n - 1}+",
                 export_date=datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                 git_commit=git_commit())
-    if a.checkpoint:
-        ck = torch.load(a.checkpoint, map_location="cpu")
+    if ck:
         model.load_state_dict(ck["model"])
         meta.update(init="checkpoint", checkpoint=os.path.abspath(a.checkpoint))
         if "epoch" in ck:
@@ -159,7 +160,7 @@ def main():
           f"{len(w.ops)} ops, crc {crc:08x}")
     if a.golden:
         outs = write_golden(a.golden, model, crc, model.input_size, a.seed)
-        ages = [float((torch.softmax(torch.from_numpy(o), 0) * smlf.class_ages()).sum()) for o in outs]
+        ages = [float((torch.softmax(torch.from_numpy(o), 0) * smlf.class_ages(n)).sum()) for o in outs]
         print(f"{a.golden}: {len(outs)} cases, expected ages " + ", ".join(f"{x:.2f}" for x in ages))
 
 

@@ -3,6 +3,8 @@
 Layout follows the table row by row. Convs are bias-free and followed by
 BatchNorm so the exporter can fold BN into the conv weights.
 """
+import math
+
 import torch
 import torch.nn as nn
 
@@ -94,12 +96,14 @@ class SMLFNet(nn.Module):
                                  ConvBN(cin, ch(128), 1))
         self.fc = nn.Linear(ch(128), num_classes)
 
-    def forward(self, x):
+    def features(self, x):
         x = self.conv1(x)
         x = self.dw1_se(self.dw1(x))
         x = self.blocks(x)
-        x = self.dw2(x)
-        return self.fc(torch.flatten(x, 1))
+        return torch.flatten(self.dw2(x), 1)
+
+    def forward(self, x):
+        return self.fc(self.features(x))
 
 
 def class_ages(num_classes=NUM_CLASSES):
@@ -117,8 +121,33 @@ VARIANTS = {
 }
 
 
-def build(variant):
-    return SMLFNet(**VARIANTS[variant])
+def build(variant, num_classes=NUM_CLASSES):
+    return SMLFNet(num_classes=num_classes, **VARIANTS[variant])
+
+
+def checkpoint_classes(state):
+    """Class count of a checkpoint's weights (its fc layer's rows)."""
+    sd = state["model"] if "model" in state else state
+    return sd["fc.weight"].shape[0]
+
+
+def widen_head(state_dict, num_classes):
+    """Weights of a narrower age head, widened to num_classes: ages below the
+    old last class keep their rows; the old open-ended last class (e.g. 65+)
+    is split evenly over the new ages from it on (same logits, bias lowered
+    by log of the count), so the widened net starts out predicting exactly the
+    old distribution, only spread over the older ages."""
+    w, b = state_dict["fc.weight"], state_dict["fc.bias"]
+    old = w.shape[0]
+    if num_classes == old:
+        return state_dict
+    if num_classes < old:
+        raise ValueError(f"cannot narrow a {old}-class head to {num_classes}")
+    k = num_classes - old + 1
+    sd = dict(state_dict)
+    sd["fc.weight"] = torch.cat([w[:old - 1], w[old - 1:].repeat(k, 1)])
+    sd["fc.bias"] = torch.cat([b[:old - 1], (b[old - 1:] - math.log(k)).repeat(k)])
+    return sd
 
 
 if __name__ == "__main__":

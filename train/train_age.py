@@ -4,7 +4,12 @@
 
 Loss: label-distribution learning (KL to a Gaussian of sigma 2 years around
 the true age, 65+ folded into the last class) plus an L1 term on the expected
-age (a mean loss), on top of the paper's 66-way softmax head.
+age (a mean loss), on top of the paper's 66-way softmax head. --classes N
+trains a wider head (ages 0..N-2 and N-1+), e.g. 101 for 0..99 and 100+;
+--init from a narrower checkpoint widens its head (smlf.widen_head).
+--aux66 with a wider head also trains the paper's 66-class head on the same
+features (same loss, summed), so one run improves both models: best.pt holds
+the wide net, best66.pt the same backbone with the 66-class head.
 """
 import argparse
 import json
@@ -72,20 +77,40 @@ def augment(x, gen):
     return x
 
 
-def evaluate(model, imgs, ages, batch=256, mirror=True):
-    model.eval()
-    preds = []
-    with torch.no_grad():
-        for i in range(0, len(imgs), batch):
-            x = to_input(imgs[i:i + batch]).contiguous(memory_format=torch.channels_last)
-            p = torch.softmax(model(x), 1)
-            if mirror:
-                p = 0.5 * (p + torch.softmax(model(torch.flip(x, [3])), 1))
-            preds.append((p * smlf.class_ages()).sum(1))
-    pred = torch.cat(preds).numpy()
+def metrics(pred, ages):
     err = np.abs(pred - ages)
     return dict(mae=float(err.mean()), mae_clip=float(np.abs(pred - np.minimum(ages, 65)).mean()),
                 cs5=float((err <= 5).mean()))
+
+
+def evaluate(model, imgs, ages, batch=256, mirror=True, aux=None):
+    """Validation metrics of the model's head, and of aux (a second head on
+    the same features) under keys suffixed 66."""
+    heads = [model.fc] + ([aux] if aux is not None else [])
+    model.eval()
+    preds = [[] for _ in heads]
+    with torch.no_grad():
+        for i in range(0, len(imgs), batch):
+            x = to_input(imgs[i:i + batch]).contiguous(memory_format=torch.channels_last)
+            f = model.features(x)
+            fm = model.features(torch.flip(x, [3])) if mirror else None
+            for h, out in zip(heads, preds):
+                p = torch.softmax(h(f), 1)
+                if mirror:
+                    p = 0.5 * (p + torch.softmax(h(fm), 1))
+                out.append((p * smlf.class_ages(h.out_features)).sum(1))
+    ev = metrics(torch.cat(preds[0]).numpy(), ages)
+    if aux is not None:
+        ev.update({k + "66": v for k, v in metrics(torch.cat(preds[1]).numpy(), ages).items()})
+    return ev
+
+
+def age_loss(logits, y, n, mean_loss):
+    """LDL (KL to a Gaussian around the age) plus an L1 on the expected age."""
+    logp = F.log_softmax(logits, 1)
+    loss = F.kl_div(logp, ldl_targets(y, n), reduction="batchmean")
+    exp = (logp.exp() * smlf.class_ages(n)).sum(1)
+    return loss + mean_loss * (exp - y.clamp(max=n - 1).float()).abs().mean()
 
 
 def main():
@@ -99,6 +124,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--classes", type=int, default=smlf.NUM_CLASSES,
+                    help="age classes: 66 is the paper's head (0..64, 65+); more widens it")
+    ap.add_argument("--aux66", action="store_true",
+                    help="with --classes > 66: also train a 66-class head (best66.pt)")
     ap.add_argument("--init", help="start from this checkpoint's weights (e.g. train/checkpoints/"
                     "smlf-full-best.pt) with a fresh optimizer and schedule; ignored when --out "
                     "already holds last.pt (resume)")
@@ -116,8 +145,10 @@ def main():
     w = 1.0 / np.sqrt(counts[np.minimum(tr_y, 100)])
     w = torch.tensor(w / w.sum())
 
-    model = smlf.build(a.variant).to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=a.wd)
+    model = smlf.build(a.variant, a.classes).to(memory_format=torch.channels_last)
+    aux = torch.nn.Linear(model.fc.in_features, smlf.NUM_CLASSES) if a.aux66 else None
+    params = list(model.parameters()) + (list(aux.parameters()) if aux is not None else [])
+    opt = torch.optim.AdamW(params, lr=a.lr, weight_decay=a.wd)
     steps_per_epoch = len(tr_x) // a.batch
     total = steps_per_epoch * a.epochs
     warm = steps_per_epoch // 2
@@ -127,19 +158,24 @@ def main():
             return a.lr * (step + 1) / warm
         return a.lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
 
-    start_epoch, best = 0, None
+    start_epoch, best, best66 = 0, None, None
     ck = os.path.join(a.out, "last.pt")
     if os.path.exists(ck):
         s = torch.load(ck)
         model.load_state_dict(s["model"])
+        if aux is not None:
+            aux.load_state_dict(s["aux"])
         opt.load_state_dict(s["opt"])
         start_epoch, best = s["epoch"] + 1, s.get("best")
+        best66 = s.get("best66")
         print(f"resumed from {ck} at epoch {start_epoch}", flush=True)
     elif a.init:
         s = torch.load(a.init)
         if s.get("variant", a.variant) != a.variant:
             raise SystemExit(f"--init {a.init} is a {s['variant']} checkpoint, not {a.variant}")
-        model.load_state_dict(s["model"])
+        model.load_state_dict(smlf.widen_head(s["model"], a.classes))
+        if aux is not None and smlf.checkpoint_classes(s) == smlf.NUM_CLASSES:
+            aux.load_state_dict({"weight": s["model"]["fc.weight"], "bias": s["model"]["fc.bias"]})
         print(f"initialised from {a.init}", flush=True)
     log = open(os.path.join(a.out, "log.jsonl"), "a")
     for epoch in range(start_epoch, a.epochs):
@@ -154,11 +190,10 @@ def main():
             bi = idx[s * a.batch:(s + 1) * a.batch]
             x = augment(to_input(tr_x[bi]), gen).contiguous(memory_format=torch.channels_last)
             y = torch.from_numpy(tr_y[bi]).long()
-            logits = model(x)
-            logp = F.log_softmax(logits, 1)
-            loss = F.kl_div(logp, ldl_targets(y), reduction="batchmean")
-            exp = (logp.exp() * smlf.class_ages()).sum(1)
-            loss = loss + a.mean_loss * (exp - y.clamp(max=65).float()).abs().mean()
+            f = model.features(x)
+            loss = age_loss(model.fc(f), y, a.classes, a.mean_loss)
+            if aux is not None:
+                loss = loss + age_loss(aux(f), y, smlf.NUM_CLASSES, a.mean_loss)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -168,16 +203,24 @@ def main():
                 print(f"  epoch {epoch} step {s}/{steps_per_epoch} loss {tot / n:.4f} "
                       f"{n / (time.time() - t0):.1f} img/s", flush=True)
         dt = time.time() - t0
-        ev = evaluate(model, va_x, va_y)
+        ev = evaluate(model, va_x, va_y, aux=aux)
         rec = dict(epoch=epoch, loss=tot / n, secs=dt, img_s=n / dt, lr=lr_at(step), **ev)
         print(json.dumps(rec), flush=True)
         log.write(json.dumps(rec) + "\n")
         log.flush()
         if best is None or ev["mae"] < best:
             best = ev["mae"]
-            torch.save({"model": model.state_dict(), "epoch": epoch, "variant": a.variant, "val": ev},
+            torch.save({"model": model.state_dict(), "epoch": epoch, "variant": a.variant, "val": ev,
+                        "classes": a.classes},
                        os.path.join(a.out, "best.pt"))
+        if aux is not None and (best66 is None or ev["mae66"] < best66):
+            best66 = ev["mae66"]
+            sd = dict(model.state_dict(), **{"fc." + k: v for k, v in aux.state_dict().items()})
+            torch.save({"model": sd, "epoch": epoch, "variant": a.variant, "classes": smlf.NUM_CLASSES,
+                        "val": {k[:-2]: v for k, v in ev.items() if k.endswith("66")}},
+                       os.path.join(a.out, "best66.pt"))
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "best": best,
+                    "best66": best66, "aux": aux.state_dict() if aux is not None else None,
                     "variant": a.variant, "args": vars(a)}, ck + ".tmp")
         os.replace(ck + ".tmp", ck)
 

@@ -43,7 +43,7 @@ struct job {
     struct ac_pface face[AC_PIPE_MAX_FACES];
     float quality[AC_PIPE_MAX_FACES];
     int has_age[AC_PIPE_MAX_FACES];
-    float prob[AC_PIPE_MAX_FACES][AC_TRACK_CLASSES];
+    float prob[AC_PIPE_MAX_FACES][AC_TRACK_MAX_CLASSES];
 };
 
 struct worker {
@@ -524,8 +524,8 @@ int ac_pipeline_create(const struct ac_config *c, struct ac_ring *ring, uint64_t
         goto fail;
     }
     const struct ac_nn_info *info = ac_nn_model_info(p->age_model);
-    if (info->kind != AC_NN_KIND_AGE || info->num_classes != AC_TRACK_CLASSES) {
-        snprintf(err, errlen, "age model %s: not an age model with %d classes", path, AC_TRACK_CLASSES);
+    if (info->kind != AC_NN_KIND_AGE || info->num_classes < 2 || info->num_classes > AC_TRACK_MAX_CLASSES) {
+        snprintf(err, errlen, "age model %s: not an age model with 2..%d classes", path, AC_TRACK_MAX_CLASSES);
         rc = -EINVAL;
         goto fail;
     }
@@ -556,7 +556,7 @@ int ac_pipeline_create(const struct ac_config *c, struct ac_ring *ring, uint64_t
         .fusion_tau = c->track.fusion_tau, .update_years = c->track.update_years,
         .range_years = c->track.range_years, .update_interval = c->track.update_interval,
         .range_low = c->track.range_low,
-        .range_high = c->track.range_high};
+        .range_high = c->track.range_high, .num_classes = info->num_classes};
     if ((rc = ac_tracker_create(&ts, &p->tracker))) {
         snprintf(err, errlen, "tracker settings rejected");
         goto fail;

@@ -29,7 +29,7 @@ struct track {
     int64_t first_ns, last_ns, age_ns;
     float best_q;
     double S;            /* forgetting-weighted sum of qualities */
-    float P[AC_TRACK_CLASSES];
+    float P[AC_TRACK_MAX_CLASSES];
     int have_age;
     int published;       /* an estimate went out; pub_* hold it */
     float pub_age, pub_low, pub_high;
@@ -62,6 +62,7 @@ void ac_track_settings_default(struct ac_track_settings *s)
     s->update_interval = 1.0f;
     s->range_low = 0.1f;
     s->range_high = 0.9f;
+    s->num_classes = 66;
 }
 
 int ac_tracker_create(const struct ac_track_settings *s, struct ac_tracker **out)
@@ -69,7 +70,7 @@ int ac_tracker_create(const struct ac_track_settings *s, struct ac_tracker **out
     *out = NULL;
     if (s->max_tracks < 1 || s->max_tracks > 1024 || s->confirm_hits < 1 || s->max_missed < 0 ||
         !(s->fusion_tau > 0) || !(s->update_interval >= 0) || !(s->range_low >= 0 && s->range_low <= s->range_high &&
-                                  s->range_high <= 1))
+                                  s->range_high <= 1) || s->num_classes < 2 || s->num_classes > AC_TRACK_MAX_CLASSES)
         return -EINVAL;
     struct ac_tracker *t = calloc(1, sizeof *t);
     if (!t)
@@ -208,7 +209,7 @@ static void fill_event(const struct ac_tracker *t, const struct track *tr, int k
     track_box(tr, &e->x, &e->y, &e->w, &e->h);
     e->age_valid = tr->have_age;
     if (tr->have_age)
-        ac_track_dist_summary(tr->P, AC_TRACK_CLASSES, t->s.range_low, t->s.range_high, &e->age,
+        ac_track_dist_summary(tr->P, t->s.num_classes, t->s.range_low, t->s.range_high, &e->age,
                               &e->std, &e->low, &e->high);
     e->quality = tr->best_q;
     e->frames = tr->frames;
@@ -224,7 +225,7 @@ static void fuse(const struct ac_tracker *t, struct track *tr, int64_t now, cons
     if (q > 1)
         q = 1;
     double sum = 0;
-    for (int i = 0; i < AC_TRACK_CLASSES; i++) {
+    for (int i = 0; i < t->s.num_classes; i++) {
         if (!(d->prob[i] >= 0))
             return; /* NaN or negative: not a distribution, ignore the frame */
         sum += d->prob[i];
@@ -234,7 +235,7 @@ static void fuse(const struct ac_tracker *t, struct track *tr, int64_t now, cons
     double decay = tr->have_age ? exp(-(double)(now - tr->age_ns) * 1e-9 / t->s.fusion_tau) : 0;
     tr->S = decay * tr->S + q;
     float a = (float)(q / tr->S);
-    for (int i = 0; i < AC_TRACK_CLASSES; i++) {
+    for (int i = 0; i < t->s.num_classes; i++) {
         float p = (float)(d->prob[i] / sum);
         tr->P[i] += a * (p - tr->P[i]);
     }

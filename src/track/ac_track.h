@@ -29,7 +29,9 @@
 
 #include <stdint.h>
 
-#define AC_TRACK_CLASSES 66 /* ages 0..65, the last meaning 65 or older */
+/* Age classes are ages 0..n-1, the last meaning that age or older: 66 for
+ * the paper's head (65+), more for a wider head; up to this many. */
+#define AC_TRACK_MAX_CLASSES 128
 
 struct ac_track_settings {
     float iou_threshold;  /* least IoU for a match */
@@ -41,6 +43,7 @@ struct ac_track_settings {
     float range_years;    /* ... or a range end moved by more than this */
     float update_interval; /* seconds: at most one UPDATE per track this often */
     float range_low, range_high; /* percentiles (0..1) of the fused distribution */
+    int num_classes;      /* length of every ac_det.prob (the age model's) */
 };
 
 void ac_track_settings_default(struct ac_track_settings *s);
@@ -51,7 +54,7 @@ struct ac_det {
     float x, y, w, h;
     float score;
     float quality;        /* 0..1, weight of its age distribution */
-    const float *prob;    /* AC_TRACK_CLASSES probabilities or NULL */
+    const float *prob;    /* num_classes probabilities or NULL */
 };
 
 enum ac_track_state { AC_TRACK_TENTATIVE = 0, AC_TRACK_CONFIRMED, AC_TRACK_LOST, AC_TRACK_ENDED };

@@ -17,6 +17,7 @@ static int failures;
     } while (0)
 
 #define FRAME_NS 66666667LL /* 15 fps */
+#define NC 66                /* the paper's head: ages 0..64, 65+ */
 
 static struct ac_track_event ev[64];
 
@@ -41,13 +42,18 @@ static struct ac_det box(float cx, float cy, float size)
 }
 
 /* Distribution peaked at age a with the given spread. */
-static void gaussian(float *p, float a, float sd)
+static void gaussian_n(float *p, int n, float a, float sd)
 {
     float sum = 0;
-    for (int i = 0; i < AC_TRACK_CLASSES; i++)
+    for (int i = 0; i < n; i++)
         sum += p[i] = expf(-0.5f * (i - a) * (i - a) / (sd * sd));
-    for (int i = 0; i < AC_TRACK_CLASSES; i++)
+    for (int i = 0; i < n; i++)
         p[i] /= sum;
+}
+
+static void gaussian(float *p, float a, float sd)
+{
+    gaussian_n(p, NC, a, sd);
 }
 
 static void test_lifecycle(void)
@@ -180,7 +186,7 @@ static void test_fusion_steady(void)
 {
     struct ac_tracker *t = make(3, 3);
     srand(7);
-    float p[AC_TRACK_CLASSES];
+    float p[NC];
     struct ac_det d = box(320, 240, 120);
     d.prob = p;
     int64_t now = 0;
@@ -235,7 +241,7 @@ static void test_fusion_steady(void)
 static void test_fusion_quality(void)
 {
     struct ac_tracker *t = make(1, 3);
-    float good[AC_TRACK_CLASSES], poor[AC_TRACK_CLASSES], bad[AC_TRACK_CLASSES];
+    float good[NC], poor[NC], bad[NC];
     gaussian(good, 20, 3);
     gaussian(poor, 50, 3);
     memset(bad, 0, sizeof bad);
@@ -264,7 +270,7 @@ static void test_fusion_quality(void)
 static void test_update_on_change(void)
 {
     struct ac_tracker *t = make(1, 3);
-    float p[AC_TRACK_CLASSES];
+    float p[NC];
     struct ac_det d = box(320, 240, 120);
     d.prob = p;
     int64_t now = 0;
@@ -350,7 +356,7 @@ static void test_update_rate(void)
     s.update_interval = 1.0f;
     struct ac_tracker *t;
     CHECK(ac_tracker_create(&s, &t) == 0);
-    float a[AC_TRACK_CLASSES], b[AC_TRACK_CLASSES];
+    float a[NC], b[NC];
     gaussian(a, 20, 2);
     gaussian(b, 50, 2);
     struct ac_det d = box(320, 240, 120);
@@ -377,11 +383,11 @@ static void test_update_rate(void)
 
 static void test_summary(void)
 {
-    float p[AC_TRACK_CLASSES] = {0};
+    float p[NC] = {0};
     p[10] = 0.5f;
     p[20] = 0.5f;
     float m, s, lo, hi;
-    ac_track_dist_summary(p, AC_TRACK_CLASSES, 0.1f, 0.9f, &m, &s, &lo, &hi);
+    ac_track_dist_summary(p, NC, 0.1f, 0.9f, &m, &s, &lo, &hi);
     CHECK(fabsf(m - 15) < 1e-4f && fabsf(s - 5) < 1e-4f);
     CHECK(fabsf(lo - 9.7f) < 1e-4f && fabsf(hi - 20.3f) < 1e-4f);
     /* a peak with a long tail: the mean lies above the 90th percentile, and
@@ -389,10 +395,38 @@ static void test_summary(void)
     memset(p, 0, sizeof p);
     p[20] = 0.92f;
     p[64] = 0.08f;
-    ac_track_dist_summary(p, AC_TRACK_CLASSES, 0.1f, 0.9f, &m, &s, &lo, &hi);
+    ac_track_dist_summary(p, NC, 0.1f, 0.9f, &m, &s, &lo, &hi);
     CHECK(fabsf(m - 23.52f) < 1e-3f);
     CHECK(lo <= m && hi >= m && fabsf(hi - m) < 1e-6f);
     CHECK(fabsf(lo - (19.5f + 0.1f / 0.92f)) < 1e-4f);
+}
+
+/* A wider head (ages 0..100): the tracker reads all of each distribution
+ * and an 80-year-old is published as such, not folded to 65; class counts
+ * outside 2..AC_TRACK_MAX_CLASSES are refused. */
+static void test_wide_head(void)
+{
+    struct ac_track_settings s;
+    ac_track_settings_default(&s);
+    s.confirm_hits = 1;
+    s.num_classes = 101;
+    struct ac_tracker *t;
+    CHECK(ac_tracker_create(&s, &t) == 0);
+    float p[101];
+    gaussian_n(p, 101, 80, 3);
+    struct ac_det d = box(320, 240, 120);
+    d.prob = p;
+    int n = 0;
+    for (int f = 0; f < 5; f++)
+        n = ac_tracker_update(t, f * FRAME_NS, &d, 1, 1, NULL, ev, 64);
+    struct ac_track_event e;
+    CHECK(n >= 0 && ac_tracker_snapshot(t, 1, &e) == 0);
+    CHECK(e.age_valid && fabsf(e.age - 80) < 0.5f && e.high > 82 && e.high < 86);
+    ac_tracker_destroy(t);
+    s.num_classes = 1;
+    CHECK(ac_tracker_create(&s, &t) < 0);
+    s.num_classes = AC_TRACK_MAX_CLASSES + 1;
+    CHECK(ac_tracker_create(&s, &t) < 0);
 }
 
 static void test_capacity(void)
@@ -418,6 +452,7 @@ int main(void)
 {
     test_lifecycle();
     test_missed_frames();
+    test_wide_head();
     test_crossing();
     test_close_pass();
     test_fusion_steady();
