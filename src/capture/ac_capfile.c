@@ -260,8 +260,12 @@ static void f_uninit(void *priv)
     (void)priv;
 }
 
-const struct ac_capture_backend ac_capfile_backend = {
+static const struct ac_capture_backend capfile_backend = {
     .name = "file", .can_lose = 0,
     .open = f_open, .init = f_init, .start = f_start, .read = f_read,
     .stop = f_stop, .uninit = f_uninit, .close = f_close,
 };
+
+__attribute__((visibility("default"))) const struct ac_capture_plugin ac_capture_plugin_v1 =
+    AC_CAPTURE_PLUGIN_INIT(&capfile_backend, NULL);
+

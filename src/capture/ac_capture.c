@@ -1,11 +1,13 @@
 #include "capture/ac_capture.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "capture/ac_capplugin.h"
 #include "capture/ac_capture_backend.h"
 #include "common/ac_log.h"
 
@@ -30,20 +32,6 @@ struct ac_capture {
     atomic_int src_w, src_h, fps_milli;
 };
 
-int64_t ac_capture_now_ns(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
-void ac_capture_sleep_until(int64_t t_ns)
-{
-    struct timespec t = {.tv_sec = t_ns / 1000000000, .tv_nsec = t_ns % 1000000000};
-    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, NULL) == EINTR)
-        ;
-}
-
 void ac_capture_settings_default(struct ac_capture_settings *s)
 {
     memset(s, 0, sizeof *s);
@@ -57,44 +45,61 @@ void ac_capture_settings_default(struct ac_capture_settings *s)
     s->stall_ms = 5000;
 }
 
+/* A plugin's backend, or NULL (statically linked builds have none). */
+static const struct ac_capture_plugin *plugin(const char *name, char *err, size_t errlen)
+{
+#ifdef AC_NO_PLUGINS
+    snprintf(err, errlen, "this build has no %s: sources (static, no plugins)", name);
+    return NULL;
+#else
+    const struct ac_capture_plugin *p;
+    return ac_capplugin_get(name, &p, err, errlen) ? NULL : p;
+#endif
+}
+
 int ac_capture_has_backend(const char *name)
 {
     if (!strcmp(name, "v4l2") || !strcmp(name, "dir"))
         return 1;
-#ifdef AC_HAVE_FFMPEG
-    if (!strcmp(name, "file"))
-        return 1;
-#endif
-#ifdef AC_HAVE_LIBCAMERA
-    if (!strcmp(name, "libcamera"))
-        return 1;
-#endif
-    return 0;
+    char err[256];
+    return plugin(name, err, sizeof err) != NULL;
 }
 
 int ac_capture_list_libcamera(void (*cb)(void *ctx, int index, const char *id), void *ctx)
 {
-#ifdef AC_HAVE_LIBCAMERA
-    return ac_libcam_list(cb, ctx);
-#else
-    (void)cb;
-    (void)ctx;
-    return -ENOTSUP;
-#endif
+    char err[256];
+    const struct ac_capture_plugin *p = plugin("libcamera", err, sizeof err);
+    return p && p->list ? p->list(cb, ctx) : -ENOTSUP;
 }
 
-static const struct ac_capture_backend *pick_backend(const char *uri, const char **arg)
+/* The plugin a uri needs ("file", "libcamera"), or NULL. */
+static const char *plugin_for(const char *uri)
+{
+    if (!strncmp(uri, "file:", 5))
+        return "file";
+    if (!strncmp(uri, "libcamera:", 10))
+        return "libcamera";
+    struct stat st;
+    if (strncmp(uri, "/dev/", 5) && stat(uri, &st) == 0 && S_ISREG(st.st_mode))
+        return "file";
+    return NULL;
+}
+
+int ac_capture_plugin_error(const char *uri, char *buf, size_t n)
+{
+    const char *name = plugin_for(uri);
+    if (!name)
+        return -EINVAL;
+    return plugin(name, buf, n) ? -EEXIST : 0;
+}
+
+static const struct ac_capture_backend *pick_backend(const char *uri, const char **arg, int *rc)
 {
     static const struct { const char *prefix; const struct ac_capture_backend *be; } tab[] = {
         {"v4l2:", &ac_v4l2_backend},
         {"dir:", &ac_capdir_backend},
-#ifdef AC_HAVE_FFMPEG
-        {"file:", &ac_capfile_backend},
-#endif
-#ifdef AC_HAVE_LIBCAMERA
-        {"libcamera:", &ac_libcam_backend},
-#endif
     };
+    *rc = -EPROTONOSUPPORT;
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
         size_t n = strlen(tab[i].prefix);
         if (!strncmp(uri, tab[i].prefix, n)) {
@@ -108,20 +113,27 @@ static const struct ac_capture_backend *pick_backend(const char *uri, const char
     struct stat st;
     if (stat(uri, &st) == 0 && S_ISDIR(st.st_mode))
         return &ac_capdir_backend;
-#ifdef AC_HAVE_FFMPEG
-    if (stat(uri, &st) == 0 && S_ISREG(st.st_mode))
-        return &ac_capfile_backend;
-#endif
-    return NULL;
+    const char *name = plugin_for(uri);
+    if (!name)
+        return NULL;
+    size_t nl = strlen(name);
+    if (!strncmp(uri, name, nl) && uri[nl] == ':')
+        *arg = uri + nl + 1;
+    char err[512];
+    const struct ac_capture_plugin *p = plugin(name, err, sizeof err);
+    if (!p)
+        *rc = -ENOPKG;
+    return p ? p->backend : NULL;
 }
 
 int ac_capture_open(const char *uri, const struct ac_capture_settings *s, struct ac_capture **out)
 {
     *out = NULL;
     const char *arg;
-    const struct ac_capture_backend *be = pick_backend(uri, &arg);
+    int rc;
+    const struct ac_capture_backend *be = pick_backend(uri, &arg, &rc);
     if (!be)
-        return -EPROTONOSUPPORT;
+        return rc;
     return ac_capture_open_backend(be, arg, s, out);
 }
 

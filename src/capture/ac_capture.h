@@ -63,7 +63,13 @@ struct ac_capture_stats {
 
 struct ac_capture;
 
+/* -EPROTONOSUPPORT: no source of that kind; -ENOPKG: its plugin (file:,
+ * libcamera:) is not installed or not loadable: ac_capture_plugin_error says
+ * why, for the caller's one log line. */
 int ac_capture_open(const char *uri, const struct ac_capture_settings *s, struct ac_capture **out);
+/* Why uri's plugin did not load, into buf: 0; -EINVAL when uri needs none,
+ * -EEXIST when it did load. */
+int ac_capture_plugin_error(const char *uri, char *buf, size_t n);
 int ac_capture_init(struct ac_capture *c);
 int ac_capture_start(struct ac_capture *c);
 /* Next frame, owned by the caller (ac_frame_unref it). -ETIMEDOUT: nothing

@@ -36,9 +36,26 @@ struct ac_capture_backend {
 
 extern const struct ac_capture_backend ac_v4l2_backend;
 extern const struct ac_capture_backend ac_capdir_backend;
-extern const struct ac_capture_backend ac_capfile_backend;
-extern const struct ac_capture_backend ac_libcam_backend;
-int ac_libcam_list(void (*cb)(void *ctx, int index, const char *id), void *ctx);
+
+/* The file: (FFmpeg) and libcamera: backends are plugins, shared modules
+ * loaded by ac_capplugin only when such a source is used, so a daemon on a
+ * V4L2 camera never maps FFmpeg's or libcamera's libraries (about 25 MB of
+ * RSS). Each exports one AC_CAPTURE_PLUGIN_SYMBOL; the sizes let the loader
+ * refuse a module built from other headers instead of corrupting memory. */
+#define AC_CAPTURE_PLUGIN_ABI 1
+#define AC_CAPTURE_PLUGIN_SYMBOL "ac_capture_plugin_v1"
+struct ac_capture_plugin {
+    uint32_t abi;           /* AC_CAPTURE_PLUGIN_ABI */
+    uint32_t backend_size;  /* sizeof(struct ac_capture_backend) */
+    uint32_t frame_size;    /* sizeof(struct ac_frame) */
+    uint32_t settings_size; /* sizeof(struct ac_capture_settings) */
+    const struct ac_capture_backend *backend;
+    /* enumerate devices, or NULL */
+    int (*list)(void (*cb)(void *ctx, int index, const char *id), void *ctx);
+};
+#define AC_CAPTURE_PLUGIN_INIT(be, lister)                                              \
+    {AC_CAPTURE_PLUGIN_ABI, sizeof(struct ac_capture_backend), sizeof(struct ac_frame), \
+     sizeof(struct ac_capture_settings), (be), (lister)}
 
 /* ac_capture_open with the backend chosen by the caller: how tests inject
  * a scripted device (tests/capture/test_capfault.c). */

@@ -301,11 +301,11 @@ void lc_close(void *priv)
 
 } // namespace
 
-extern "C" const struct ac_capture_backend ac_libcam_backend = {
+const struct ac_capture_backend libcam_backend = {
     "libcamera", 1, lc_open, lc_init, lc_start, lc_read, lc_stop, lc_uninit, lc_close,
 };
 
-extern "C" int ac_libcam_list(void (*cb)(void *ctx, int index, const char *id), void *ctx)
+static int libcam_list(void (*cb)(void *ctx, int index, const char *id), void *ctx)
 {
     quiet_logs();
     CameraManager cm;
@@ -320,3 +320,6 @@ extern "C" int ac_libcam_list(void (*cb)(void *ctx, int index, const char *id), 
     cm.stop();
     return n;
 }
+
+extern "C" __attribute__((visibility("default"))) const struct ac_capture_plugin ac_capture_plugin_v1 =
+    AC_CAPTURE_PLUGIN_INIT(&libcam_backend, libcam_list);

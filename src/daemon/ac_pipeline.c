@@ -603,7 +603,11 @@ int ac_pipeline_start(struct ac_pipeline *p, char *err, size_t errlen)
     cs.pool = c->pipeline.queue_depth + p->nworkers + 3;
     int rc;
     if ((rc = ac_capture_open(c->camera.source, &cs, &p->cap))) {
-        snprintf(err, errlen, "camera %s: %s", c->camera.source, strerror(-rc));
+        char why[512] = "";
+        if (rc == -ENOPKG)
+            ac_capture_plugin_error(c->camera.source, why, sizeof why);
+        snprintf(err, errlen, "camera %s: %s%s%s", c->camera.source,
+                 rc == -ENOPKG ? "capture plugin unavailable" : strerror(-rc), why[0] ? ": " : "", why);
         return rc;
     }
     if ((rc = ac_capture_init(p->cap)) || (rc = ac_capture_start(p->cap))) {

@@ -174,8 +174,11 @@ static int grab(const char *src, const struct ac_capture_settings *set, int fram
         rc = ac_capture_start(cap);
     }
     if (rc) {
-        fprintf(stderr, "agecam capture: %s: %s failed: %s\n", src, step,
-                rc == -EPROTONOSUPPORT ? "unknown source type (or backend not built)" : strerror(-rc));
+        char why[512] = "";
+        if (rc == -ENOPKG)
+            ac_capture_plugin_error(src, why, sizeof why);
+        fprintf(stderr, "agecam capture: %s: %s failed: %s%s%s\n", src, step,
+                rc == -EPROTONOSUPPORT ? "unknown source type" : rc == -ENOPKG ? "capture plugin unavailable" : strerror(-rc), why[0] ? ": " : "", why);
         ac_capture_close(cap);
         return 1;
     }
