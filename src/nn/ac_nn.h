@@ -44,7 +44,8 @@ struct ac_nn_ctx_opts {
     int threads;
 };
 
-/* Reads the whole file once into one owned buffer; weights point into it. */
+/* Reads the whole file once into one owned buffer; weights point into it.
+ * err says what is wrong, without the path: the caller names the file. */
 int ac_nn_model_load(const char *path, struct ac_nn_model **out, char *err, size_t errlen);
 /* Copies data; safe on arbitrary bytes (never reads outside [data, data+len)). */
 int ac_nn_model_load_mem(const void *data, size_t len, struct ac_nn_model **out, char *err,

@@ -576,21 +576,21 @@ int ac_nn_model_load(const char *path, struct ac_nn_model **out, char *err, size
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return ac_nn_fail(err, el, -errno, "%s: %s", path, strerror(errno));
+        return ac_nn_fail(err, el, -errno, "%s", strerror(errno));
     int rc = 0;
     uint8_t *buf = NULL;
     long sz = -1;
     if (fseek(f, 0, SEEK_END) == 0)
         sz = ftell(f);
     if (sz < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        rc = ac_nn_fail(err, el, -EIO, "%s: cannot determine size", path);
+        rc = ac_nn_fail(err, el, -EIO, "cannot determine its size");
     } else if ((long long)sz > AC_NN_MAX_FILE) {
-        rc = ac_nn_fail(err, el, -E2BIG, "%s: %ld bytes exceeds the %lld MiB limit", path, sz,
+        rc = ac_nn_fail(err, el, -E2BIG, "%ld bytes exceeds the %lld MiB limit", sz,
                   AC_NN_MAX_FILE >> 20);
     } else if (!(buf = ac_nn_alloc_aligned((size_t)sz))) {
-        rc = ac_nn_fail(err, el, -ENOMEM, "%s: out of memory", path);
+        rc = ac_nn_fail(err, el, -ENOMEM, "out of memory for %ld bytes", sz);
     } else if (fread(buf, 1, (size_t)sz, f) != (size_t)sz) {
-        rc = ac_nn_fail(err, el, -EIO, "%s: read error", path);
+        rc = ac_nn_fail(err, el, -EIO, "read error");
     }
     fclose(f);
     if (!rc) {
@@ -598,11 +598,6 @@ int ac_nn_model_load(const char *path, struct ac_nn_model **out, char *err, size
             err[0] = 0;
         rc = load_owned(buf, (size_t)sz, out, err, el);
         buf = NULL;
-        if (rc && err && el) {
-            char tmp[256];
-            snprintf(tmp, sizeof(tmp), "%s", err);
-            snprintf(err, el, "%s: %s", path, tmp);
-        }
     }
     free(buf);
     return rc;
