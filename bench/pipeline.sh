@@ -7,20 +7,22 @@
 # (The 320x240 detector needs faces of ~60 px or more in a 640x480 frame:
 # the portrait's face is about a third of its side, so 2 copies of 300 px.)
 #   AGECAMD=build/src/daemon/agecamd-static (V4L2/dir only, no FFmpeg/libcamera) to compare
-#   bench/pipeline.sh [BUILD=build] [FRAMES=300] [FACES=2] [AGE_THREADS=2] [MODEL=small|full] [FPS=30] [PORTRAIT=300]
+#   DET=models/det-640x640.acnn for the larger detector input (small faces), DET_THREADS=2
+#   bench/pipeline.sh [BUILD=build] [FRAMES=300] [FACES=2] [AGE_THREADS=2] [MODEL=small|full] [FPS=30] [PORTRAIT=300] [ROWS=1]
+# (5 faces: ROWS=2 PORTRAIT=200 puts them in two rows at ~33 px at the detector's input)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${1:-build}; FRAMES=${2:-300}; FACES=${3:-2}; THREADS=${4:-2}; VARIANT=${5:-small}
-FPS=${6:-30}; PORTRAIT=${7:-300}
+FPS=${6:-30}; PORTRAIT=${7:-300}; ROWS=${8:-1}
 AGECAMD=${AGECAMD:-$B/src/daemon/agecamd}
 [ -x "$AGECAMD" ] || { echo "build first: meson setup $B && ninja -C $B"; exit 1; }
 ring=agecam-bench-$$
 T=$(mktemp -d); trap 'rm -rf "$T" "/dev/shm/$ring"' EXIT
-"$B/tests/data/mkdemo" tests/data/astronaut.jpg "$T/frames" "$FRAMES" "$FACES" 640 480 "$PORTRAIT" >/dev/null
+"$B/tests/data/mkdemo" tests/data/astronaut.jpg "$T/frames" "$FRAMES" "$FACES" 640 480 "$PORTRAIT" "$ROWS" >/dev/null
 /usr/bin/time -v -o "$T/time.txt" "$AGECAMD" --source "dir:$T/frames" \
-  --detector-model models/det-320x240.acnn --model "models/smlf-$VARIANT.acnn" --ring "$ring" \
+  --detector-model "${DET:-models/det-320x240.acnn}" --model "models/smlf-$VARIANT.acnn" --ring "$ring" \
   --set camera.realtime=true --set camera.fps="$FPS" --set camera.loop=false --set detect.every=1 \
-  --set age.threads="$THREADS" --set camera.width=640 --set camera.height=480 2>"$T/log.txt" &
+  --set age.threads="$THREADS" --set detect.threads="${DET_THREADS:-1}" --set camera.width=640 --set camera.height=480 2>"$T/log.txt" &
 pid=$!
 # the daemon keeps running after its source ends: stop it when it says so
 for _ in $(seq 1 600); do

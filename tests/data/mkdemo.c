@@ -1,6 +1,7 @@
 /* Makes a moving-face frame sequence for the demo, end-to-end tests and the
  * pipeline benchmark: copies of a portrait drift over a plain background.
- * usage: mkdemo PORTRAIT.jpg OUTDIR [frames] [faces] [width] [height] [face_px] */
+ * usage: mkdemo PORTRAIT.jpg OUTDIR [frames] [faces] [width] [height] [face_px] [rows]
+ * (rows > 1 stacks the lanes, so more faces fit at a size the detector sees) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +14,16 @@
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: mkdemo PORTRAIT OUTDIR [frames=60] [faces=1] [w=640] [h=480] [face_px=200]\n");
+        fprintf(stderr, "usage: mkdemo PORTRAIT OUTDIR [frames=60] [faces=1] [w=640] [h=480] [face_px=200] [rows=1]\n");
         return 2;
     }
     int frames = argc > 3 ? atoi(argv[3]) : 60;
     int faces = argc > 4 ? atoi(argv[4]) : 1;
     int W = argc > 5 ? atoi(argv[5]) : 640, H = argc > 6 ? atoi(argv[6]) : 480;
     int fp = argc > 7 ? atoi(argv[7]) : 200;
-    if (frames < 1 || faces < 1 || faces > 8 || W < 64 || H < 64 || fp < 16 || fp > W || fp > H) {
+    int rows = argc > 8 ? atoi(argv[8]) : 1;
+    if (frames < 1 || faces < 1 || faces > 8 || W < 64 || H < 64 || fp < 16 || fp > W || rows < 1 ||
+        rows > faces || fp * rows > H) {
         fprintf(stderr, "mkdemo: bad arguments\n");
         return 2;
     }
@@ -51,18 +54,19 @@ int main(int argc, char **argv)
                 p[1] = (uint8_t)(100 + 30 * x / W);
                 p[2] = 110;
             }
+        int per_row = (faces + rows - 1) / rows, row_h = H / rows;
         for (int k = 0; k < faces; k++) {
             /* each copy drifts on its own lane so tracks never cross */
-            int lane_w = W / faces;
+            int lane_w = W / per_row, r = k / per_row;
             int span = lane_w > fp ? lane_w - fp : 0;
-            int ox = k * lane_w + (frames > 1 ? span * f / (frames - 1) : 0) / 2;
-            int oy = (H - fp) / 2 + ((f * 3 + k * 17) % 21) - 10;
+            int ox = (k % per_row) * lane_w + (frames > 1 ? span * f / (frames - 1) : 0) / 2;
+            int oy = r * row_h + (row_h - fp) / 2 + ((f * 3 + k * 17) % 21) - 10;
             if (ox + fp > W)
                 ox = W - fp;
-            if (oy < 0)
-                oy = 0;
-            if (oy + fp > H)
-                oy = H - fp;
+            if (oy < r * row_h)
+                oy = r * row_h;
+            if (oy + fp > (r + 1) * row_h)
+                oy = (r + 1) * row_h - fp;
             for (int y = 0; y < fp; y++)
                 for (int x = 0; x < fp; x++)
                     for (int c = 0; c < 3; c++) {
