@@ -29,6 +29,12 @@ static int failures;
     } while (0)
 
 static char g_dir[64];
+#ifdef DAEMON_HARNESS_MAIN
+/* set by harness_main_setup from a daemon test's command line (tests that
+ * define DAEMON_HARNESS_MAIN share this main; the others keep their own) */
+static const char *agecamd, *age_model;
+static char frames[300], ring_name[64];
+#endif
 
 static inline int64_t now_ms(void)
 {
@@ -225,5 +231,43 @@ static inline void daemon_dump_log(const struct daemon *d)
     fclose(f);
     fprintf(stderr, "---- notifications ----\n%s----\n", d->msgs);
 }
+
+#ifdef DAEMON_HARNESS_MAIN
+/* The common start of a daemon test's main: AGECAMD MKDEMO PORTRAIT
+ * AGE_MODEL on the command line, a scratch folder, a ring name of our own
+ * and demo frames (12 frames, one face of face_px in w x h). 0, or the exit
+ * status to return. */
+static inline int harness_main_setup(int argc, char **argv, const char *name, const char *w, const char *h,
+                                     const char *face_px)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s AGECAMD MKDEMO PORTRAIT AGE_MODEL\n", argv[0]);
+        return 2;
+    }
+    agecamd = argv[1];
+    age_model = argv[4];
+    harness_setup(name);
+    snprintf(frames, sizeof frames, "%s/frames", g_dir);
+    snprintf(ring_name, sizeof ring_name, "agecam-%s-%d", name, (int)getpid());
+    char *mk[] = {argv[2], argv[3], frames, "12", "1", (char *)w, (char *)h, (char *)face_px, NULL};
+    if (run_wait(mk) != 0) {
+        fprintf(stderr, "mkdemo failed\n");
+        return 1;
+    }
+    return 0;
+}
+
+/* ...and its end: the ring and scratch folder removed, the verdict. */
+static inline int harness_main_finish(void)
+{
+    char shm[128];
+    snprintf(shm, sizeof shm, "/dev/shm/%s", ring_name);
+    unlink(shm);
+    harness_cleanup();
+    if (failures)
+        fprintf(stderr, "%d checks failed\n", failures);
+    return failures ? 1 : 0;
+}
+#endif
 
 #endif

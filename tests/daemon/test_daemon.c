@@ -4,12 +4,11 @@
  * Runs with detect.backend = none (health records only), so it needs no
  * detector model; the face path is covered by test_e2e.
  * usage: test_daemon AGECAMD MKDEMO PORTRAIT AGE_MODEL */
+#define DAEMON_HARNESS_MAIN
 #include "daemon_harness.h"
 
 #include "agecam/ring.h"
 
-static const char *agecamd, *age_model;
-static char frames[300], ring_name[64];
 
 /* The next HEALTH record within ms (skipping others); 1 with it in *out. */
 static int next_health(agecam_reader *r, struct agecam_record *out, int ms)
@@ -247,29 +246,12 @@ static void test_watchdog(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: test_daemon AGECAMD MKDEMO PORTRAIT AGE_MODEL\n");
-        return 2;
-    }
-    agecamd = argv[1];
-    age_model = argv[4];
-    harness_setup("daemon");
-    snprintf(frames, sizeof frames, "%s/frames", g_dir);
-    snprintf(ring_name, sizeof ring_name, "agecam-test-%d", (int)getpid());
-    char *mk[] = {argv[2], argv[3], frames, "12", "1", "320", "240", "120", NULL};
-    if (run_wait(mk) != 0) {
-        fprintf(stderr, "mkdemo failed\n");
-        return 1;
-    }
+    int rc = harness_main_setup(argc, argv, "daemon", "320", "240", "120");
+    if (rc)
+        return rc;
     test_startup_errors();
     test_sigterm();
     test_sighup();
     test_watchdog();
-    char shm[128];
-    snprintf(shm, sizeof shm, "/dev/shm/%s", ring_name);
-    unlink(shm);
-    harness_cleanup();
-    if (failures)
-        fprintf(stderr, "%d checks failed\n", failures);
-    return failures ? 1 : 0;
+    return harness_main_finish();
 }

@@ -11,12 +11,11 @@
  *   - frames corrupted, truncated and deleted under a running dir: source:
  *     dropped and counted, the pipeline keeps delivering.
  * usage: test_faults AGECAMD MKDEMO PORTRAIT AGE_MODEL */
+#define DAEMON_HARNESS_MAIN
 #include "daemon_harness.h"
 
 #include "agecam/ring.h"
 
-static const char *agecamd, *age_model;
-static char frames[300], ring_name[64];
 
 /* Written to a temporary name and renamed into place, as an editor or
  * config manager would: a reload never sees a half-written file (an empty
@@ -292,20 +291,9 @@ static void test_consumers_and_frames(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 5) {
-        fprintf(stderr, "usage: test_faults AGECAMD MKDEMO PORTRAIT AGE_MODEL\n");
-        return 2;
-    }
-    agecamd = argv[1];
-    age_model = argv[4];
-    harness_setup("faults");
-    snprintf(frames, sizeof frames, "%s/frames", g_dir);
-    snprintf(ring_name, sizeof ring_name, "agecam-faults-%d", (int)getpid());
-    char *mk[] = {argv[2], argv[3], frames, "12", "1", "160", "120", "60", NULL};
-    if (run_wait(mk) != 0) {
-        fprintf(stderr, "mkdemo failed\n");
-        return 1;
-    }
+    int rc = harness_main_setup(argc, argv, "faults", "160", "120", "60");
+    if (rc)
+        return rc;
     char garbage[400], truncated[400];
     snprintf(garbage, sizeof garbage, "%s/garbage.acnn", g_dir);
     snprintf(truncated, sizeof truncated, "%s/truncated.acnn", g_dir);
@@ -319,11 +307,5 @@ int main(int argc, char **argv)
     test_bad_models(garbage, truncated);
     test_sighup_storm(garbage);
     test_consumers_and_frames();
-    char shm[128];
-    snprintf(shm, sizeof shm, "/dev/shm/%s", ring_name);
-    unlink(shm);
-    harness_cleanup();
-    if (failures)
-        fprintf(stderr, "%d checks failed\n", failures);
-    return failures ? 1 : 0;
+    return harness_main_finish();
 }
