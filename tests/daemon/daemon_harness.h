@@ -268,6 +268,32 @@ static inline int harness_main_finish(void)
         fprintf(stderr, "%d checks failed\n", failures);
     return failures ? 1 : 0;
 }
+
+#include "agecam/ring.h"
+
+static inline agecam_reader *open_ring(int ms)
+{
+    agecam_reader *r = NULL;
+    int64_t end = now_ms() + ms;
+    while (agecam_reader_open(&r, ring_name) != 0 && now_ms() < end)
+        sleep_ms(50);
+    return r;
+}
+
+/* agecamd started with argv, READY=1 seen and its ring open; NULL (and the
+ * daemon killed) when either does not come. */
+static inline agecam_reader *start_with_ring(struct daemon *d, const char *tag, char *const argv[])
+{
+    daemon_start(d, tag, NULL, argv);
+    CHECK(daemon_notify_wait(d, "READY=1", 15000));
+    agecam_reader *r = open_ring(5000);
+    CHECK(r != NULL);
+    if (!r) {
+        kill(d->pid, SIGKILL);
+        daemon_wait_exit(d, 5000);
+    }
+    return r;
+}
 #endif
 
 #endif

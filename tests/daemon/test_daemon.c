@@ -24,15 +24,6 @@ static int next_health(agecam_reader *r, struct agecam_record *out, int ms)
     return 0;
 }
 
-static agecam_reader *open_ring(int ms)
-{
-    agecam_reader *r = NULL;
-    int64_t end = now_ms() + ms;
-    while (agecam_reader_open(&r, ring_name) != 0 && now_ms() < end)
-        sleep_ms(50);
-    return r;
-}
-
 static void write_config(const char *path, int camera_id, const char *extra)
 {
     write_file(path,
@@ -109,15 +100,9 @@ static void test_sighup(void)
     write_config(cfg, 1, NULL);
     struct daemon d;
     char *argv[] = {(char *)agecamd, "-c", cfg, NULL};
-    daemon_start(&d, "hup", NULL, argv);
-    CHECK(daemon_notify_wait(&d, "READY=1", 15000));
-    agecam_reader *r = open_ring(5000);
-    CHECK(r != NULL);
-    if (!r) {
-        kill(d.pid, SIGKILL);
-        daemon_wait_exit(&d, 5000);
+    agecam_reader *r = start_with_ring(&d, "hup", argv);
+    if (!r)
         return;
-    }
     struct agecam_record rec;
     CHECK(next_health(r, &rec, 3000) && rec.camera_id == 1);
 

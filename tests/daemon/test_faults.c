@@ -33,15 +33,6 @@ static void write_config(const char *path, int camera_id, const char *model, int
     CHECK(rename(tmp, path) == 0);
 }
 
-static agecam_reader *open_ring(int ms)
-{
-    agecam_reader *r = NULL;
-    int64_t end = now_ms() + ms;
-    while (agecam_reader_open(&r, ring_name) != 0 && now_ms() < end)
-        sleep_ms(50);
-    return r;
-}
-
 /* Reads HEALTH records for ms; counts them, checks gap-free order, returns
  * the last one in *last. */
 static int read_health(agecam_reader *r, int ms, struct agecam_record *last, uint64_t *missed_total)
@@ -111,15 +102,9 @@ static void test_bad_models(char *garbage, char *truncated)
     write_config(cfg, 1, age_model, 1024);
     struct daemon d;
     char *argv[] = {(char *)agecamd, "-c", cfg, NULL};
-    daemon_start(&d, "hupmodel", NULL, argv);
-    CHECK(daemon_notify_wait(&d, "READY=1", 15000));
-    agecam_reader *r = open_ring(5000);
-    CHECK(r != NULL);
-    if (!r) {
-        kill(d.pid, SIGKILL);
-        daemon_wait_exit(&d, 5000);
+    agecam_reader *r = start_with_ring(&d, "hupmodel", argv);
+    if (!r)
         return;
-    }
     agecam_reader_seek_end(r);
     for (int i = 0; i < 2; i++) {
         write_config(cfg, 2, bad[i], 1024);
@@ -145,15 +130,9 @@ static void test_sighup_storm(char *garbage)
     write_config(cfg, 1, age_model, 65536);
     struct daemon d;
     char *argv[] = {(char *)agecamd, "-c", cfg, NULL};
-    daemon_start(&d, "storm", NULL, argv);
-    CHECK(daemon_notify_wait(&d, "READY=1", 15000));
-    agecam_reader *r = open_ring(5000);
-    CHECK(r != NULL);
-    if (!r) {
-        kill(d.pid, SIGKILL);
-        daemon_wait_exit(&d, 5000);
+    agecam_reader *r = start_with_ring(&d, "storm", argv);
+    if (!r)
         return;
-    }
     uint64_t missed = 0;
     /* 300 SIGHUPs 0-3 ms apart while the file flips between good settings
      * (camera 2..4), a bad model and a syntax error; the last one is good */
@@ -220,15 +199,9 @@ static void test_consumers_and_frames(void)
     write_config(cfg, 1, age_model, 16); /* small: a frozen reader gets lapped */
     struct daemon d;
     char *argv[] = {(char *)agecamd, "-c", cfg, NULL};
-    daemon_start(&d, "consumers", NULL, argv);
-    CHECK(daemon_notify_wait(&d, "READY=1", 15000));
-    agecam_reader *r = open_ring(5000);
-    CHECK(r != NULL);
-    if (!r) {
-        kill(d.pid, SIGKILL);
-        daemon_wait_exit(&d, 5000);
+    agecam_reader *r = start_with_ring(&d, "consumers", argv);
+    if (!r)
         return;
-    }
     /* 20 readers killed mid-read at random moments */
     srand(5);
     for (int i = 0; i < 20; i++) {
