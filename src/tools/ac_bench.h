@@ -15,6 +15,9 @@
 #define AC_BENCH_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "nn/ac_nn.h"
 
 struct ac_bench_opts {
     int runs;              /* timed runs per case */
@@ -45,5 +48,15 @@ struct ac_bench_case {
 
 /* Helper for figures(): appends key=value if there is room. */
 void ac_bench_figure_add(struct ac_bench_figure *f, int max, int *n, const char *key, double value);
+
+/* Helpers for setup(), 0 or -errno with err naming path: the model file
+ * loaded (*file_bytes its size; -ENOENT when absent, so the case is
+ * skipped), and a context for the bare net with a fixed input pattern. */
+int ac_bench_load_model(const char *path, struct ac_nn_model **m, long long *file_bytes, char *err,
+                        size_t errlen);
+int ac_bench_net_ctx(const struct ac_nn_model *m, const char *path, enum ac_nn_backend backend, int threads,
+                     struct ac_nn_ctx **ctx, char *err, size_t errlen);
+/* A smooth, face-sized RGB pattern: the work timed does not depend on content. */
+void ac_bench_fill_rgb(uint8_t *rgb, int w, int h);
 
 #endif

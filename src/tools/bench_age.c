@@ -50,21 +50,13 @@ static int age_setup(const struct ac_bench_opts *o, const void *param, void **st
     } else if ((rc = ac_age_find_model(p->variant, path, sizeof path, err, errlen))) {
         return rc;
     }
-    struct stat sb;
-    if (stat(path, &sb)) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -ENOENT;
-    }
     struct age_state *st = calloc(1, sizeof *st);
     if (!st)
         return -ENOMEM;
     *state = st;
-    st->file_bytes = sb.st_size;
-    char msg[256] = "";
-    if ((rc = ac_nn_model_load(path, &st->model, msg, sizeof msg))) {
-        snprintf(err, errlen, "%s: %s", path, msg);
+    if ((rc = ac_bench_load_model(path, &st->model, &st->file_bytes, err, errlen)))
         return rc;
-    }
+    char msg[256] = "";
     if (p->estimate) {
         struct ac_age_settings s;
         ac_age_settings_default(&s);
@@ -77,23 +69,10 @@ static int age_setup(const struct ac_bench_opts *o, const void *param, void **st
         /* a smooth face-sized pattern; the work does not depend on content */
         if (!(st->crop = malloc(CROP * CROP * 3)))
             return -ENOMEM;
-        for (int y = 0; y < CROP; y++)
-            for (int x = 0; x < CROP; x++)
-                for (int c = 0; c < 3; c++)
-                    st->crop[(y * CROP + x) * 3 + c] = (uint8_t)((x * (c + 1) + y * 3 + (x ^ y)) & 255);
+        ac_bench_fill_rgb(st->crop, CROP, CROP);
         return 0;
     }
-    struct ac_nn_ctx_opts co = {.backend = p->backend, .threads = o->threads};
-    if ((rc = ac_nn_ctx_create(st->model, &co, &st->ctx))) {
-        snprintf(err, errlen, "%s: cannot create a context: %s", path, strerror(-rc));
-        return rc;
-    }
-    const struct ac_nn_info *info = ac_nn_model_info(st->model);
-    float *in = ac_nn_input(st->ctx);
-    size_t n = (size_t)info->input_w * info->input_h * info->input_c;
-    for (size_t i = 0; i < n; i++)
-        in[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
-    return 0;
+    return ac_bench_net_ctx(st->model, path, p->backend, o->threads, &st->ctx, err, errlen);
 }
 
 static int age_run(void *s)

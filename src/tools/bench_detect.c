@@ -52,34 +52,15 @@ static int det_setup(const struct ac_bench_opts *o, const void *param, void **st
         snprintf(path, sizeof path, "%s/det-%s.acnn", o->model_dir, p->size);
     else if ((rc = ac_detect_find_model(p->size, path, sizeof path, err, errlen)))
         return rc;
-    struct stat sb;
-    if (stat(path, &sb)) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        return -ENOENT;
-    }
     struct det_state *st = calloc(1, sizeof *st);
     if (!st)
         return -ENOMEM;
     *state = st;
-    st->file_bytes = sb.st_size;
-    char msg[256] = "";
-    if ((rc = ac_nn_model_load(path, &st->model, msg, sizeof msg))) {
-        snprintf(err, errlen, "%s: %s", path, msg);
+    if ((rc = ac_bench_load_model(path, &st->model, &st->file_bytes, err, errlen)))
         return rc;
-    }
-    if (!p->full) {
-        struct ac_nn_ctx_opts co = {.backend = AC_NN_FAST, .threads = o->threads};
-        if ((rc = ac_nn_ctx_create(st->model, &co, &st->ctx))) {
-            snprintf(err, errlen, "%s: cannot create a context: %s", path, strerror(-rc));
-            return rc;
-        }
-        const struct ac_nn_info *info = ac_nn_model_info(st->model);
-        float *in = ac_nn_input(st->ctx);
-        size_t n = (size_t)info->input_w * info->input_h * info->input_c;
-        for (size_t i = 0; i < n; i++)
-            in[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
-        return 0;
-    }
+    if (!p->full)
+        return ac_bench_net_ctx(st->model, path, AC_NN_FAST, o->threads, &st->ctx, err, errlen);
+    char msg[256] = "";
     struct ac_detect_settings s;
     ac_detect_defaults(&s);
     s.max_src_w = FRAME_W;
@@ -92,10 +73,7 @@ static int det_setup(const struct ac_bench_opts *o, const void *param, void **st
     st->frame = malloc(FRAME_W * FRAME_H * 3);
     if (!st->faces || !st->frame)
         return -ENOMEM;
-    for (int y = 0; y < FRAME_H; y++)
-        for (int x = 0; x < FRAME_W; x++)
-            for (int c = 0; c < 3; c++)
-                st->frame[(y * FRAME_W + x) * 3 + c] = (uint8_t)((x * (c + 1) + y * 3 + (x ^ y)) & 255);
+    ac_bench_fill_rgb(st->frame, FRAME_W, FRAME_H);
     return 0;
 }
 

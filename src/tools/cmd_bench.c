@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,47 @@ void ac_bench_figure_add(struct ac_bench_figure *f, int max, int *n, const char 
     snprintf(f[*n].key, sizeof f[*n].key, "%s", key);
     f[*n].value = value;
     (*n)++;
+}
+
+int ac_bench_load_model(const char *path, struct ac_nn_model **m, long long *file_bytes, char *err,
+                        size_t errlen)
+{
+    struct stat sb;
+    if (stat(path, &sb)) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        return -ENOENT;
+    }
+    *file_bytes = sb.st_size;
+    char msg[256] = "";
+    int rc = ac_nn_model_load(path, m, msg, sizeof msg);
+    if (rc)
+        snprintf(err, errlen, "%s: %s", path, msg);
+    return rc;
+}
+
+int ac_bench_net_ctx(const struct ac_nn_model *m, const char *path, enum ac_nn_backend backend, int threads,
+                     struct ac_nn_ctx **ctx, char *err, size_t errlen)
+{
+    struct ac_nn_ctx_opts co = {.backend = backend, .threads = threads};
+    int rc = ac_nn_ctx_create(m, &co, ctx);
+    if (rc) {
+        snprintf(err, errlen, "%s: cannot create a context: %s", path, strerror(-rc));
+        return rc;
+    }
+    const struct ac_nn_info *info = ac_nn_model_info(m);
+    float *in = ac_nn_input(*ctx);
+    size_t n = (size_t)info->input_w * info->input_h * info->input_c;
+    for (size_t i = 0; i < n; i++)
+        in[i] = (float)((i * 2654435761u) % 2001) / 1000.0f - 1.0f;
+    return 0;
+}
+
+void ac_bench_fill_rgb(uint8_t *rgb, int w, int h)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+            for (int c = 0; c < 3; c++)
+                rgb[((size_t)y * w + x) * 3 + c] = (uint8_t)((x * (c + 1) + y * 3 + (x ^ y)) & 255);
 }
 
 static void usage(FILE *f)
