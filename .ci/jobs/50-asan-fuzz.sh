@@ -40,21 +40,14 @@ echo "asan-fuzz: unit+fuzz suites under ASan/UBSan $((SECONDS - T1)) s"
 T2=$SECONDS
 secs=${AGECAM_FUZZ_SECONDS:-20}
 log=$AGECAM_CI_DIR/fuzz/meson-logs/testlog.json
-mkdir -p "$(dirname "$log")" "$AGECAM_CI_DIR/artifacts"
+mkdir -p "$(dirname "$log")"
 : >"$log"
 fuzz_one() { # name binary max_len seed...
-  local name=$1 bin=$2 maxlen=$3 work=$AGECAM_CI_DIR/corpus/$1 res=OK
-  shift 3
-  # the seeds are copied: what the run adds stays in the scratch folder
-  mkdir -p "$work"
-  cp -r "$@" "$work/"
-  "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len="$maxlen" \
-    -print_final_stats=1 -artifact_prefix="$AGECAM_CI_DIR/artifacts/$name-" \
-    "$work" >"$AGECAM_CI_DIR/fuzz-$name.log" 2>&1 || res=FAIL
+  local name=$1 res=OK line
+  line=$(bash tests/fuzz/run_target.sh "$1" "$2" "$3" "$secs" 0 "$AGECAM_CI_DIR" "${@:4}") || { res=FAIL; rc=1; }
+  echo "$line"
   local execs
   execs=$(awk '/stat::number_of_executed_units/{print $2}' "$AGECAM_CI_DIR/fuzz-$name.log")
-  echo "fuzz $name: ${secs} s, ${execs:-?} execs, $res"
-  [ $res = OK ] || { tail -40 "$AGECAM_CI_DIR/fuzz-$name.log"; rc=1; }
   printf '{"name": "fuzz_smoke_%s", "result": "%s", "execs": %s}\n' "$name" "$res" "${execs:-0}" >>"$log"
 }
 for t in config cmdline image mjpeg ring; do
