@@ -3,8 +3,10 @@
  * reader contract on every call: records strictly in order, and the
  * position advancing by exactly the records returned plus the records
  * counted missed. Prints "records missed errors fps_min fps_med fps_max"
- * (fps from HEALTH records) and exits 1 on any accounting error.
- * usage: soak_reader NAME SECS PAUSE_MS */
+ * (fps from HEALTH records after WARM_S seconds, start-up not being the
+ * steady rate, averaged per second so a short HEALTH period's frame-count
+ * jitter does not read as a stall) and exits 1 on any accounting error.
+ * usage: soak_reader NAME SECS PAUSE_MS [WARM_S] */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,12 +36,13 @@ static int cmpf(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: soak_reader NAME SECS PAUSE_MS\n");
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: soak_reader NAME SECS PAUSE_MS [WARM_S]\n");
         return 2;
     }
     double secs = atof(argv[2]);
     int pause_ms = atoi(argv[3]);
+    double warm = argc == 5 ? atof(argv[4]) : 0;
     agecam_reader *r = NULL;
     double t0 = now_s();
     while (agecam_reader_open(&r, argv[1]) != 0) {
@@ -52,6 +55,9 @@ int main(int argc, char **argv)
     agecam_reader_seek_end(r);
     static float fps[1 << 16];
     int nfps = 0, bad = 0;
+    long bin = -1;          /* current second since start */
+    double bin_sum = 0;
+    int bin_n = 0;
     uint64_t records = 0, missed = 0, errors = 0, prev = 0;
     double next_pause = now_s() + 2;
     while (now_s() - t0 < secs) {
@@ -80,9 +86,18 @@ int main(int argc, char **argv)
                 bad++;
             prev = rec.seq;
             records++;
-            if (rec.kind == AGECAM_EV_HEALTH && nfps < (int)(sizeof fps / sizeof fps[0]) &&
-                rec.u.health.fps > 0)
-                fps[nfps++] = rec.u.health.fps;
+            double t = now_s() - t0;
+            if (rec.kind == AGECAM_EV_HEALTH && t >= warm) {
+                if ((long)t != bin) {
+                    if (bin_n && nfps < (int)(sizeof fps / sizeof fps[0]))
+                        fps[nfps++] = (float)(bin_sum / bin_n);
+                    bin = (long)t;
+                    bin_sum = 0;
+                    bin_n = 0;
+                }
+                bin_sum += rec.u.health.fps;
+                bin_n++;
+            }
         }
         if (pause_ms > 0 && now_s() > next_pause) {
             nap(pause_ms);
