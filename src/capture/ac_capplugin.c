@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #ifndef AC_PLUGIN_DIR
 #define AC_PLUGIN_DIR ""
@@ -13,6 +14,23 @@
 #ifndef AC_PLUGIN_BUILD_DIR
 #define AC_PLUGIN_BUILD_DIR ""
 #endif
+#ifndef AC_BUILD_ROOT
+#define AC_BUILD_ROOT ""
+#endif
+
+/* The build tree's plugins serve only programs run from that build tree:
+ * an installed daemon must never load code from a folder someone else may
+ * write to. */
+static const char *build_dir(void)
+{
+    static char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || !AC_BUILD_ROOT[0])
+        return "";
+    exe[n] = 0;
+    size_t r = strlen(AC_BUILD_ROOT);
+    return !strncmp(exe, AC_BUILD_ROOT, r) && exe[r] == '/' ? AC_PLUGIN_BUILD_DIR : "";
+}
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -67,7 +85,7 @@ int ac_capplugin_get(const char *name, const struct ac_capture_plugin **out, cha
         /* an explicit directory is the only one: no silent fallback to a
          * different build of the plugin */
         const char *env = getenv("AGECAM_PLUGIN_DIR");
-        const char *dirs[] = {env ? env : "", env ? "" : AC_PLUGIN_DIR, env ? "" : AC_PLUGIN_BUILD_DIR};
+        const char *dirs[] = {env ? env : "", env ? "" : AC_PLUGIN_DIR, env ? "" : build_dir()};
         for (size_t d = 0; d < 3 && !cache[i].p; d++)
             cache[i].p = try_dir(dirs[d], name, err, errlen);
         if (!cache[i].p && !err[0] && errlen)

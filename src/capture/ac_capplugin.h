@@ -1,7 +1,7 @@
 /* Loads the capture plugins (file: through FFmpeg, libcamera:) on first use.
  * Looked for only in $AGECAM_PLUGIN_DIR when it is set, else in the installed
- * plugin directory, then the build tree (so tests and an uninstalled build
- * work). A loaded
+ * plugin directory, then, for programs run from the build tree only, the
+ * build tree (so tests and an uninstalled build work). A loaded
  * plugin stays for the life of the process. Thread-safe. */
 #ifndef AC_CAPPLUGIN_H
 #define AC_CAPPLUGIN_H

@@ -1,9 +1,9 @@
 #!/bin/bash
 # Capture plugins: the daemon maps FFmpeg only when a file: source is used,
 # and a missing, corrupt or wrong-version plugin is a clear error, never a
-# crash. usage: test_capplugin.sh AGECAM AGECAMD PLUGIN_BUILD_DIR BAD_PLUGIN_DIR MKDEMO PORTRAIT
+# crash. usage: test_capplugin.sh AGECAM AGECAMD PLUGIN_BUILD_DIR BAD_PLUGIN_DIR MKDEMO PORTRAIT INSTALLED_PLUGIN_DIR
 set -uo pipefail
-AGECAM=$1 AGECAMD=$2 GOOD=$3 BAD=$4 MKDEMO=$5 PORTRAIT=$6
+AGECAM=$1 AGECAMD=$2 GOOD=$3 BAD=$4 MKDEMO=$5 PORTRAIT=$6 INSTALLED=$7
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 T=$(mktemp -d /tmp/agecam-plugin-XXXXXX)
 RING=agecam-test-plugin-$$
@@ -25,6 +25,14 @@ grep -q '"file": false' "$T/list2.json" || fail "empty plugin dir: file backend 
 AGECAM_PLUGIN_DIR=$T/empty "$AGECAM" capture --source "file:$T/clip.mp4" --frames 1 >"$T/o" 2>"$T/e"; rc=$?
 [ $rc -eq 1 ] && grep -q "agecam-capture-file.so not found in $T/empty" "$T/e" ||
   fail "missing plugin: rc $rc, $(cat "$T/e")"
+
+# 2b. a copy of the program outside the build tree never falls back to the
+# build tree's plugins (only to the installed folder)
+cp "$AGECAM" "$T/agecam"
+if [ ! -e "$INSTALLED/agecam-capture-file.so" ]; then
+  "$T/agecam" capture --list --json >"$T/list3.json" 2>/dev/null
+  grep -q '"file": false' "$T/list3.json" || fail "a copy outside the build tree loaded the build tree's plugin"
+fi
 
 # 3. a file that is no shared object
 mkdir "$T/junk" && head -c 4096 /dev/urandom >"$T/junk/agecam-capture-file.so"
