@@ -28,7 +28,8 @@ static void usage(FILE *f)
             "Without --model, smlf-<full|small>.acnn is looked for in $AGECAM_MODEL_DIR,\n"
             "then the installed data folder, then ./models.\n"
             "Output: path, expected age, standard deviation of the age distribution and\n"
-            "the three most probable classes (65 means 65 or older).\n");
+            "the three most probable classes (the last class means that age or older:\n"
+            "65 with the paper's 66-class head, 100 with smlf-full-wide.acnn).\n");
 }
 
 static int parse(struct estimate_opts *o, int argc, char **argv)
