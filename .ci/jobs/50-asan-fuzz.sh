@@ -53,6 +53,6 @@ fuzz_one() { # name binary max_len seed...
 for t in config cmdline image mjpeg ring; do
   fuzz_one "$t" "$B/tests/fuzz/fuzz_$t" 16384 tests/fuzz/"$t"/*
 done
-fuzz_one nn_load "$B/tests/fuzz/fuzz_nn_load" 131072 tests/golden/ops.acnn
+fuzz_one nn_load "$B/tests/fuzz/fuzz_nn_load" 8192 tests/fuzz/nn_load/*
 echo "asan-fuzz: fuzz smoke $((SECONDS - T2)) s"
 exit $rc

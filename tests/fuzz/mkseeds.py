@@ -128,3 +128,62 @@ put('ring', 'lapped8', segment(8, 29))
 put('ring', 'busy4', segment(4, 3, slots=[1, 2]) )
 put('ring', 'hdr192_2', segment(2, 5, hs=192))
 put('ring', 'closed32', segment(32, 40, state=2))
+
+# ---- model files (models/FORMAT.md), written by the exporter's own writer ----
+# Tiny graphs (inputs of a few pixels, a handful of channels) so the loader
+# target runs thousands of inputs a second; together they use every op, every
+# activation, both upsample modes, the optional META section and each kind.
+import sys  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'train'))
+import acnn  # noqa: E402
+
+rng = np.random.RandomState(7)
+
+
+def r(*shape):
+    return rng.uniform(-1, 1, shape).astype(np.float32)
+
+
+def model(name, w, build):
+    build(w)
+    put('nn_load', name, w.tobytes())
+
+
+def convs(w):
+    x = w.conv_raw(0, r(4, 3, 3, 3), r(4), stride=2, pad=1, act='leaky', alpha=0.1, bn_folded=True)
+    x = w.conv_raw(x, r(4, 1, 3, 3), None, pad=(1, 0), groups=4, act='relu')
+    x = w.maxpool(x, 2, 1, 0)
+    w.output(w.conv_raw(x, r(2, 4, 1, 1), r(2), act='sigmoid'), 'out')
+
+
+def mixer(w):
+    a = w.conv_raw(0, r(3, 3, 1, 1), r(3))
+    b = w.act(a, 'leaky', 0.2)
+    s = w.add(a, b, act='relu')
+    c = w.concat(s, w.se_raw(b, r(2, 3), r(2), r(3, 2), r(3)))
+    p = w.maxpool(c, 2)
+    u = w.upsample(p, like=c)
+    w.output(w.upsample(w.add(u, c), factor=(2, 1)), 'up')
+    w.output(w.gap(c, act='sigmoid'), 'pooled')
+
+
+def age(w):
+    x = w.conv_raw(0, r(2, 3, 3, 3), r(2), stride=2, pad=1, act='relu')
+    w.output(w.softmax(w.fc_raw(x, r(5, 2 * 3 * 2), r(5))), 'logits')
+    w.meta('variant', 'fuzz')
+    w.meta('classes', '5')
+
+
+def detector(w):
+    x = w.conv_raw(0, r(4, 3, 3, 3), r(4), stride=2, pad=1, act='relu')
+    w.output(w.conv_raw(x, r(2, 4, 1, 1), r(2)), 'cls')
+    w.output(w.conv_raw(x, r(4, 4, 1, 1), r(4)), 'box')
+
+
+model('convs.acnn', acnn.AcnnWriter(8, 7, 3), convs)
+model('mixer.acnn', acnn.AcnnWriter(4, 4, 3, mean=(1, 2, 3), scale=(0.5, 0.5, 0.5)), mixer)
+model('age5.acnn', acnn.AcnnWriter(4, 6, 3, num_classes=5, kind=acnn.KIND_AGE), age)
+model('det.acnn', acnn.AcnnWriter(8, 6, 3, kind=acnn.KIND_DETECTOR), detector)
