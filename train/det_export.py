@@ -21,6 +21,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import acnn  # noqa: E402
+import acnn_read  # noqa: E402
 import det_model  # noqa: E402
 from export import git_commit  # noqa: E402
 
@@ -47,9 +48,9 @@ def cpm(w, x, m):
     return w.concat(w.concat(a, b), c)
 
 
-def build_graph(model, in_w, in_h):
-    w = acnn.AcnnWriter(in_w, in_h, 3, mean=det_model.MEAN, scale=det_model.SCALE,
-                        num_classes=1, kind=acnn.KIND_DETECTOR)
+def build_graph(model, in_w, in_h, writer=acnn.AcnnWriter):
+    w = writer(in_w, in_h, 3, mean=det_model.MEAN, scale=det_model.SCALE,
+               num_classes=1, kind=acnn.KIND_DETECTOR)
     x = convbn(w, 0, model.stem)
     x = seq_dwsep(w, x, model.stage2)
     c3 = seq_dwsep(w, x, model.stage3)
@@ -63,6 +64,48 @@ def build_graph(model, in_w, in_h):
         y = w.conv(cpm(w, f, m), head)
         w.output(y, "head_s%d" % det_model.LEVELS[i][0])
     return w
+
+
+class _ConvOrder(acnn.AcnnWriter):
+    """A writer that also notes which (conv, bn) modules became CONV ops."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.convs = []
+
+    def conv(self, x, conv, bn=None, act="none", alpha=0.0):
+        self.convs.append((conv, bn))
+        return super().conv(x, conv, bn, act, alpha)
+
+
+def load_acnn(model, path):
+    """The inverse of the export: model's weights from an exported detector
+    file, for fine-tuning a shipped detector whose checkpoint is gone. The
+    file holds BN folded into the convs, so each BN becomes an identity
+    (running mean 0, variance 1 - eps, gamma 1) carrying the folded bias as
+    beta; train such a model with its BN layers in eval mode (frozen
+    statistics), as det_train.py --init does."""
+    f = acnn_read.read(path)
+    if f["meta"].get("arch") != "pyramidbox-lite":
+        raise acnn_read.AcnnError(f"{path}: not a detector file (arch {f['meta'].get('arch')!r})")
+    order = build_graph(model, f["info"][0], f["info"][1], writer=_ConvOrder).convs
+    recs = [op for op in f["ops"] if op["op"] == acnn.OP["conv"]]
+    if len(recs) != len(order):
+        raise acnn_read.AcnnError(f"{path}: {len(recs)} convs, this network has {len(order)}")
+    with torch.no_grad():
+        for i, ((conv, bn), op) in enumerate(zip(order, recs)):
+            w, b = acnn_read.conv_weights(f, op)
+            if w.shape != tuple(conv.weight.shape) or (op["sh"], op["sw"]) != tuple(conv.stride):
+                raise acnn_read.AcnnError(f"{path}: conv {i} is {w.shape}, the network's "
+                                          f"{tuple(conv.weight.shape)}")
+            conv.weight.copy_(torch.from_numpy(w))
+            if bn is None:
+                conv.bias.copy_(torch.from_numpy(b))
+            else:
+                bn.weight.fill_(1.0)
+                bn.bias.copy_(torch.from_numpy(b))
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0 - bn.eps)
 
 
 def write_golden(path, model, data, in_w, in_h, seed=7):

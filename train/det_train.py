@@ -18,6 +18,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import det_data  # noqa: E402
 import det_eval  # noqa: E402
+from det_export import load_acnn  # noqa: E402
 from det_model import MEAN, SCALE, Detector, anchors, flatten_outputs  # noqa: E402
 
 
@@ -70,6 +71,9 @@ def main():
     ap.add_argument("--val-longest", type=int, default=640)
     ap.add_argument("--out", default="/var/tmp/agecam-train/det")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--init", help="start from an exported detector (.acnn, e.g. models/"
+                    "det-640x640.acnn) with a fresh optimizer and schedule; its BN layers stay "
+                    "frozen (the file holds them folded); ignored when --out holds last.pt")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -87,14 +91,19 @@ def main():
 
     model = Detector()
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
-    start, best = 0, -1.0
+    start, best, frozen_bn = 0, -1.0, False
     last = os.path.join(args.out, "last.pt")
     if os.path.exists(last):
         ck = torch.load(last)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         start, best = ck["epoch"] + 1, ck["best"]
+        frozen_bn = ck.get("frozen_bn", False)
         print("resumed at epoch %d (best %.4f)" % (start, best), flush=True)
+    elif args.init:
+        load_acnn(model, args.init)
+        frozen_bn = True
+        print("initialised from %s (BN frozen)" % args.init, flush=True)
 
     anc = anchors(args.size, args.size).numpy()
     anc_xyxy = np.concatenate([anc[:, :2] - anc[:, 2:] / 2, anc[:, :2] + anc[:, 2:] / 2], 1)
@@ -105,6 +114,10 @@ def main():
         rng = np.random.default_rng(args.seed * 1000 + epoch)
         perm = rng.permutation(len(train))
         model.train()
+        if frozen_bn:
+            for m in model.modules():
+                if isinstance(m, torch.nn.BatchNorm2d):
+                    m.eval()
         t0 = time.time()
         acc = np.zeros(3)
         for s in range(steps):
@@ -137,7 +150,8 @@ def main():
               % (epoch, tt, *(acc / steps), aps[">=64"], aps["32-64"], aps["16-32"],
                  time.time() - t1), flush=True)
         ck = {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch,
-              "best": max(best, key), "aps": aps}
+              "best": max(best, key), "aps": aps,
+              "frozen_bn": frozen_bn}
         torch.save(ck, last + ".tmp")
         os.replace(last + ".tmp", last)
         if key > best:
