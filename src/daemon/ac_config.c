@@ -317,14 +317,31 @@ int ac_config_load(struct ac_config *c, const char *path, char *err, size_t errl
         snprintf(err, errlen, "%s: %s", path, strerror(e));
         return -e;
     }
+    /* grown as needed: a config is a few KiB, and a fixed 1 MiB buffer per
+     * load (every SIGHUP) would be mostly wasted */
     enum { MAX = 1 << 20 };
-    char *buf = malloc(MAX + 1);
-    if (!buf) {
-        fclose(f);
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -ENOMEM;
+    size_t cap = 0, n = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (n == cap) {
+            size_t ncap = cap ? 2 * cap : 4096;
+            if (ncap > MAX + 1)
+                ncap = MAX + 1;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                snprintf(err, errlen, "%s: out of memory", path);
+                return -ENOMEM;
+            }
+            buf = nb;
+            cap = ncap;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (n < cap || n > MAX)
+            break; /* end of file, a read error, or too large */
     }
-    size_t n = fread(buf, 1, MAX + 1, f);
     int rerr = ferror(f);
     fclose(f);
     int rc;

@@ -135,6 +135,24 @@ static void test_file(void)
     fwrite("[ring]\0name=x\n", 1, 14, f);
     fclose(f);
     CHECK(ac_config_load(&c, path, err, sizeof err) == -EINVAL && strstr(err, "NUL"));
+    /* the reader grows its buffer: a setting after ~40 KiB of comments is
+     * read, a file of exactly 1 MiB is accepted and one byte more refused */
+    for (size_t total = 40000; total; total = total == 40000 ? (1u << 20) : 0) {
+        for (int extra = 0; extra < 2; extra++) {
+            const char *tail = "\n[ring]\nname = grown\n";
+            f = fopen(path, "wb");
+            for (size_t i = 0; i < total + extra - strlen(tail); i++)
+                fputc(i % 64 == 0 ? '#' : i % 64 == 63 ? '\n' : 'x', f);
+            fputs(tail, f);
+            fclose(f);
+            ac_config_defaults(&c);
+            int rc = ac_config_load(&c, path, err, sizeof err);
+            if (total == (1u << 20) && extra)
+                CHECK(rc == -EFBIG && strstr(err, "1 MiB"));
+            else
+                CHECK(rc == 0 && !strcmp(c.ring.name, "grown"));
+        }
+    }
     unlink(path);
     CHECK(ac_config_load(&c, path, err, sizeof err) == -ENOENT && strstr(err, path));
 }

@@ -42,14 +42,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(text);
 
-    /* as a file: the reader's size and NUL checks in front of the parser */
-    int fd = memfd_create("agecam-fuzz-config", MFD_CLOEXEC);
+    /* as a file: the reader's size and NUL checks in front of the parser;
+     * one memfd for the whole run, rewritten per input (creating one per
+     * input cost more than the rest of the target) */
+    static int fd = -1;
     if (fd < 0)
+        fd = memfd_create("agecam-fuzz-config", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, 0) || (size && pwrite(fd, data, size, 0) != (ssize_t)size))
         return 0;
-    if (size && write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        return 0;
-    }
     char path[64];
     snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
     ac_config_defaults(&c);
@@ -58,6 +58,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_err(rc, err);
     if (rc == 0 && memchr(data, 0, size))
         abort(); /* a file with NUL bytes is not a config file */
-    close(fd);
     return 0;
 }
