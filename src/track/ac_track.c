@@ -13,6 +13,9 @@
 #define MEAS_SIGMA 0.05f
 #define ACCEL_SIGMA 1.0f
 #define VEL0_SIGMA 1.0f
+/* match gate on the squared Mahalanobis distance over the 4 box coordinates:
+ * the chi-square 99.9 % point for 4 degrees of freedom */
+#define GATE_M2 18.5f
 
 struct kf1 {
     float p, v;          /* position (or size) and its rate per second */
@@ -308,18 +311,29 @@ int ac_tracker_update(struct ac_tracker *t, int64_t now, const struct ac_det *de
             const struct ac_det *d = &dets[j];
             if (!valid_det(d))
                 continue;
-            float s = iou(tx, ty, tw, th, d->x, d->y, d->w, d->h);
-            if (s < t->s.iou_threshold) {
-                /* fast motion: the prediction lags, but a close centre of a
-                 * similar size is still the same face, ranked below any
-                 * overlap match */
-                float dx = (tx + tw / 2) - (d->x + d->w / 2), dy = (ty + th / 2) - (d->y + d->h / 2);
-                float dist = sqrtf(dx * dx + dy * dy), gate = 0.75f * fmaxf(tw, d->w);
-                float ratio = d->w / tw;
-                if (dist >= gate || ratio < 0.6f || ratio > 1.67f)
-                    continue;
-                s = 0.01f * (1 - dist / gate);
+            /* gate: the detection must fit the prediction's own uncertainty
+             * (innovation over the Kalman covariance plus measurement
+             * noise, all four coordinates); a box of a very different size
+             * or far off the predicted path is another face or a false
+             * detection, however it overlaps */
+            float z[4] = {d->x + d->w / 2, d->y + d->h / 2, d->w, d->h};
+            float m2 = 0, R = MEAS_SIGMA * fmaxf(d->w, d->h);
+            for (int c = 0; c < 4; c++) {
+                float y = z[c] - tr->k[c].p;
+                m2 += y * y / (tr->k[c].P00 + R * R);
             }
+            if (m2 > GATE_M2)
+                continue;
+            float s = iou(tx, ty, tw, th, d->x, d->y, d->w, d->h);
+            if (s < t->s.iou_threshold)
+                /* fast motion: the prediction lags but the detection is
+                 * within the gate; ranked below any overlap match */
+                s = 0.01f * (1 - m2 / GATE_M2);
+            /* confirmed and lost tracks choose first (a matching cascade):
+             * a tentative track born from a stray box must not take the
+             * detection of a face that already has an identity */
+            if (tr->state != AC_TRACK_TENTATIVE)
+                s += 1.0f;
             t->pairs[np++] = (struct pair){s, i, j};
         }
     }

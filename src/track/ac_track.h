@@ -2,10 +2,13 @@
  *
  * Matching: every track carries a constant-velocity Kalman filter on its box
  * centre and size (four independent position/velocity filters, which is the
- * full filter when the noises are independent per coordinate). Detections
- * are matched to the predicted boxes greedily by IoU, best pair first, with a
- * centre-distance fallback for fast motion; an unmatched detection starts a
- * tentative track.
+ * full filter when the noises are independent per coordinate). A detection
+ * can match a track only inside the track's gate (squared Mahalanobis
+ * distance of the box over the predicted covariance, chi-square 99.9 %), so
+ * a stray box of another size or off the predicted path cannot capture it.
+ * Within the gates, pairs are taken greedily, best first: tracks that have
+ * an identity before tentative ones, then by IoU, then (fast motion, no
+ * overlap) by distance. An unmatched detection starts a tentative track.
  *
  * Lifecycle: TENTATIVE (not announced) -> CONFIRMED after confirm_hits
  * detections -> LOST while unmatched (still predicted, matchable again) ->

@@ -292,15 +292,17 @@ static void test_update_on_change(void)
 static float urand(void) { return (float)rand() / (float)RAND_MAX; }
 
 /* Detector-like noise: box jitter of +-6%, 15% of faces missed per run,
- * one spurious box per frame somewhere else. The two real faces keep
- * their ids for 300 frames and no spurious box is ever announced. */
-static void test_noisy_detector(void)
+ * one spurious box per frame somewhere else, for 300 frames. Returns the
+ * identity changes of the two real faces (each change counted once) and
+ * sets *news to the tracks announced (2 when no spurious box became one). */
+static int noisy_run(unsigned seed, int *news)
 {
     struct ac_tracker *t = make(3, 4);
-    srand(11);
-    uint64_t ids[3], a = 0, b = 0;
+    srand(seed);
+    uint64_t ids[3], mine[2] = {0, 0};
     int64_t now = 0;
-    int news = 0, switches = 0;
+    int switches = 0;
+    *news = 0;
     for (int f = 0; f < 300; f++, now += FRAME_NS) {
         struct ac_det d[3];
         int n = 0, who[3];
@@ -313,9 +315,7 @@ static void test_noisy_detector(void)
                 continue;
             float j = size * 0.06f;
             /* one draw per statement: the order of evaluation of function
-             * arguments is unspecified, and gcc and clang differ, so drawing
-             * inside the call made the scenario depend on the compiler
-             * (kept in the order gcc used, the scenario this test was tuned on) */
+             * arguments is unspecified (gcc and clang differ) */
             float rs = urand(), ry = urand(), rx = urand();
             d[n] = box(pos[k][0] + (rx * 2 - 1) * j, pos[k][1] + (ry * 2 - 1) * j,
                        size * (1 + (rs * 2 - 1) * 0.06f));
@@ -326,23 +326,39 @@ static void test_noisy_detector(void)
         who[n++] = 2;
         int ne = ac_tracker_update(t, now, d, n, 1, ids, ev, 64);
         for (int k = 0; k < ne; k++)
-            news += ev[k].kind == AC_TEV_NEW;
+            *news += ev[k].kind == AC_TEV_NEW;
         for (int k = 0; k < n; k++) {
             if (who[k] == 2 || !ids[k])
                 continue;
-            uint64_t *mine = who[k] == 0 ? &a : &b;
-            if (!*mine)
-                *mine = ids[k];
-            else if (*mine != ids[k])
+            if (mine[who[k]] && mine[who[k]] != ids[k])
                 switches++;
+            mine[who[k]] = ids[k];
         }
     }
-    printf("noisy detector: ids %llu and %llu, %d switches, %d tracks announced\n",
-           (unsigned long long)a, (unsigned long long)b, switches, news);
-    CHECK(a && b && a != b);
-    CHECK(switches == 0);
-    CHECK(news == 2);
+    if (!mine[0] || !mine[1] || mine[0] == mine[1])
+        switches += 100; /* a face never got its own identity */
     ac_tracker_destroy(t);
+    return switches;
+}
+
+/* Over 100 random scenarios (seeds 1..100, fixed) almost every face keeps
+ * its identity and almost no spurious box is announced. The bounds are
+ * about twice what the gated tracker does (6 and 6); the ungated greedy IoU
+ * matcher it replaced failed 60 and 73 of these scenarios. */
+static void test_noisy_detector(void)
+{
+    int with_switch = 0, with_extra = 0, total = 0;
+    for (unsigned seed = 1; seed <= 100; seed++) {
+        int news, sw = noisy_run(seed, &news);
+        with_switch += sw > 0;
+        with_extra += news != 2;
+        total += sw;
+    }
+    printf("noisy detector, 100 scenarios: %d with an identity switch (%d switches), "
+           "%d announcing a spurious track\n", with_switch, total, with_extra);
+    CHECK(with_switch <= 12);
+    CHECK(with_extra <= 12);
+    CHECK(total <= 15);
 }
 
 /* An estimate flipping between two ages every frame (fast fusion) is
