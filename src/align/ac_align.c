@@ -10,7 +10,7 @@
  * chips is left-right symmetric; mirroring also cancels the detector's own
  * horizontal landmark bias, about -9 px at this face size). */
 const float AC_ALIGN_TEMPLATE[10] = {
-    59.1f, 56.4f, 140.9f, 56.4f, 100.0f, 103.9f, 63.6f, 141.9f, 136.4f, 141.9f,
+    58.5f, 53.7f, 141.5f, 53.7f, 100.0f, 101.6f, 63.4f, 141.1f, 136.6f, 141.1f,
 };
 
 int ac_align_similarity(const float *src, const float *dst, int n, float m[4])
