@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
  * run; every model is still loaded. The corpus runner (the 'fuzz' meson
  * suite, the shipped models among its inputs) runs everything. */
 #ifdef AC_NN_LIBFUZZER
-#define RUN_BUDGET 4e6
+#define RUN_BUDGET 1e5
 #else
 #define RUN_BUDGET 1e30
 #endif
