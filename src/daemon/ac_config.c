@@ -59,6 +59,8 @@ const struct ac_option ac_options[] = {
     B("age", "mirror", age.mirror, "true", "also estimate the mirrored crop and average"),
 
     F("track", "iou_threshold", track.iou_threshold, "0.2", 0, 1, "least overlap of a detection with a predicted track"),
+    F("track", "new_score", track.new_score, "0.7", 0, 1,
+      "least detector score that starts a track; weaker faces only extend tracks"),
     I("track", "confirm_hits", track.confirm_hits, "3", 1, 100, NULL, "detections before a track is announced"),
     I("track", "max_missed", track.max_missed, "10", 0, 1000, NULL, "detector runs a track may miss before it ends"),
     I("track", "max_tracks", track.max_tracks, "32", 1, 256, NULL, "most faces tracked at once"),

@@ -50,6 +50,7 @@ struct ac_config {
     struct {
         float iou_threshold;
         int confirm_hits, max_missed, max_tracks;
+        float new_score;
         float fusion_tau, update_years, range_years, update_interval;
         float range_low, range_high;
     } track;

@@ -552,6 +552,7 @@ int ac_pipeline_create(const struct ac_config *c, struct ac_ring *ring, uint64_t
 
     struct ac_track_settings ts = {
         .iou_threshold = c->track.iou_threshold, .confirm_hits = c->track.confirm_hits,
+        .new_score = c->track.new_score,
         .max_missed = c->track.max_missed, .max_tracks = c->track.max_tracks,
         .fusion_tau = c->track.fusion_tau, .update_years = c->track.update_years,
         .range_years = c->track.range_years, .update_interval = c->track.update_interval,

@@ -57,6 +57,7 @@ void ac_track_settings_default(struct ac_track_settings *s)
 {
     s->iou_threshold = 0.2f;
     s->confirm_hits = 3;
+    s->new_score = 0.7f;
     s->max_missed = 10;
     s->max_tracks = 32;
     s->fusion_tau = 4.0f;
@@ -72,6 +73,7 @@ int ac_tracker_create(const struct ac_track_settings *s, struct ac_tracker **out
 {
     *out = NULL;
     if (s->max_tracks < 1 || s->max_tracks > 1024 || s->confirm_hits < 1 || s->max_missed < 0 ||
+        !(s->new_score >= 0 && s->new_score <= 1) ||
         !(s->fusion_tau > 0) || !(s->update_interval >= 0) || !(s->range_low >= 0 && s->range_low <= s->range_high &&
                                   s->range_high <= 1) || s->num_classes < 2 || s->num_classes > AC_TRACK_MAX_CLASSES)
         return -EINVAL;
@@ -415,7 +417,7 @@ int ac_tracker_update(struct ac_tracker *t, int64_t now, const struct ac_det *de
 
     for (int j = 0; j < nd; j++) {
         const struct ac_det *d = &dets[j];
-        if (det_track[j] >= 0 || !valid_det(d))
+        if (det_track[j] >= 0 || !valid_det(d) || !(d->score >= t->s.new_score))
             continue;
         int i = 0;
         while (i < M && t->tr[i].used)

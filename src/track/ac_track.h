@@ -8,7 +8,11 @@
  * a stray box of another size or off the predicted path cannot capture it.
  * Within the gates, pairs are taken greedily, best first: tracks that have
  * an identity before tentative ones, then by IoU, then (fast motion, no
- * overlap) by distance. An unmatched detection starts a tentative track.
+ * overlap) by distance. An unmatched detection starts a tentative track if
+ * its score reaches new_score; weaker ones only extend existing tracks (the
+ * ByteTrack rule): a face keeps its track through a frame where the detector
+ * doubts it, while a face-like patch that flickers around the detector's
+ * threshold (a logo, a poster) never gets counted as a visitor.
  *
  * Lifecycle: TENTATIVE (not announced) -> CONFIRMED after confirm_hits
  * detections -> LOST while unmatched (still predicted, matchable again) ->
@@ -39,6 +43,7 @@
 struct ac_track_settings {
     float iou_threshold;  /* least IoU for a match */
     int confirm_hits;
+    float new_score;      /* least detection score that starts a track */
     int max_missed;       /* detector runs without a match before END */
     int max_tracks;
     float fusion_tau;     /* seconds */

@@ -464,6 +464,48 @@ static void test_capacity(void)
     CHECK(ac_tracker_create(&s, &t) < 0);
 }
 
+/* The ByteTrack rule: a patch the detector scores just above its threshold
+ * on every frame (0.6 < new_score 0.7) never becomes a track, however long it
+ * stays; a real face that starts strong keeps its id through the frames
+ * where its score sags to the same 0.6. */
+static void test_new_score(void)
+{
+    struct ac_tracker *t = make(3, 2);
+    uint64_t ids[2], face = 0;
+    int64_t now = 0;
+    int news = 0;
+    for (int f = 0; f < 30; f++, now += FRAME_NS) {
+        struct ac_det d[2] = {box(100, 400, 60), box(300 + 4 * f, 150, 80)};
+        d[0].score = 0.6f;
+        d[1].score = f < 3 || f % 4 == 0 ? 0.9f : 0.6f;
+        int n = ac_tracker_update(t, now, d, 2, 1, ids, ev, 64);
+        for (int k = 0; k < n; k++)
+            news += ev[k].kind == AC_TEV_NEW;
+        CHECK(ids[0] == 0);
+        if (f == 2)
+            face = ids[1];
+        if (f >= 2)
+            CHECK(ids[1] == face && face != 0);
+    }
+    CHECK(news == 1 && ac_tracker_live(t) == 1);
+    /* new_score 0.5 lets the same patch start a track: the rule is what held it off */
+    struct ac_track_settings s;
+    ac_track_settings_default(&s);
+    s.new_score = 0.5f;
+    struct ac_tracker *t2;
+    CHECK(ac_tracker_create(&s, &t2) == 0);
+    for (int f = 0; f < 3; f++, now += FRAME_NS) {
+        struct ac_det d = box(100, 400, 60);
+        d.score = 0.6f;
+        ac_tracker_update(t2, now, &d, 1, 1, ids, ev, 64);
+    }
+    CHECK(ids[0] != 0);
+    ac_tracker_destroy(t2);
+    s.new_score = 1.5f;
+    CHECK(ac_tracker_create(&s, &t2) == -EINVAL);
+    ac_tracker_destroy(t);
+}
+
 int main(void)
 {
     test_lifecycle();
@@ -478,6 +520,7 @@ int main(void)
     test_capacity();
     test_noisy_detector();
     test_update_rate();
+    test_new_score();
     if (failures)
         fprintf(stderr, "%d checks failed\n", failures);
     return failures ? 1 : 0;
