@@ -128,7 +128,7 @@ static void split_part(void *arg, int part, int nparts)
 
 static int splittable(const struct ac_nn_ctx *c, const struct ac_nn_op *op)
 {
-    if (op->type != AC_OP_CONV || !op->packed)
+    if (op->type != AC_OP_CONV || (!op->packed && !op->q8w))
         return 0;
     double macs = (double)op->y.h * op->y.w * op->y.c * op->kh * op->kw * (op->x.c / op->groups);
     return macs >= c->split_macs;
@@ -158,8 +158,13 @@ int ac_nn_run(struct ac_nn_ctx *c)
 {
     if (!c)
         return -EINVAL;
-    for (int i = 0; i < c->m->n_ops; i++)
+    for (int i = 0; i < c->m->n_ops; i++) {
+        if (c->observe) {
+            const struct ac_nn_op *op = &c->m->ops[i];
+            c->observe(c->observe_arg, i, c->t[op->in0], (size_t)op->x.h * op->x.w * op->x.c);
+        }
         ac_nn_run_op(c, i);
+    }
     return 0;
 }
 
@@ -194,6 +199,12 @@ void ac_nn_ctx_set_simd(struct ac_nn_ctx *c, int on)
     const char *name;
     ac_nn_fast_fn f = on && c->backend == AC_NN_FAST ? simd_fn(&name) : NULL;
     c->fast = f ? f : ac_nn_fast_op;
+}
+
+void ac_nn_ctx_set_observer(struct ac_nn_ctx *c, ac_nn_observer fn, void *arg)
+{
+    c->observe = fn;
+    c->observe_arg = arg;
 }
 
 size_t ac_nn_ctx_arena_bytes(const struct ac_nn_ctx *c)

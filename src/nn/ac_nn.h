@@ -75,6 +75,14 @@ int ac_nn_run(struct ac_nn_ctx *c); /* no allocation */
 int ac_nn_output(struct ac_nn_ctx *c, int index, const float **data, int *h, int *w, int *ch,
                  const char **name);
 size_t ac_nn_ctx_arena_bytes(const struct ac_nn_ctx *c);
+/* Ops that run in int8 (the file carries int8 calibration, ac_nn_q8.h). */
+int ac_nn_model_int8_ops(const struct ac_nn_model *m);
+
+/* Calibration hook: called before each op of ac_nn_run with the op's index
+ * and its first input (n floats). NULL removes it. For tools, not for the
+ * daemon's runs. */
+typedef void (*ac_nn_observer)(void *arg, int op, const float *x, size_t n);
+void ac_nn_ctx_set_observer(struct ac_nn_ctx *c, ac_nn_observer fn, void *arg);
 
 #ifdef __cplusplus
 }

@@ -464,6 +464,155 @@ static void conv_dw(const struct ac_nn_op *op, const float *x, float *y, int oy0
     }
 }
 
+/* int8 1x1 convolution (ac_nn_q8.c has the layout and the scalar twin).
+ * Each part first quantises its own input rows into the scratch (rows never
+ * overlap between parts), then runs blocks of OB outputs over them. The
+ * integer sums are exact, so every copy agrees with the scalar kernel up to
+ * the float rounding of the final scale and bias. */
+#if defined(__AVX2__) && !defined(AC_NN_NEON)
+#include <immintrin.h>
+/* AVX2 multiplies int16 pairs (vpmaddwd): the inputs are kept as int16 */
+typedef int16_t q8x;
+#define Q8_R 4 /* rows per pass: 8 accumulators, 2 widened weights, 1 input */
+
+static inline __attribute__((always_inline)) void q8_rows(const q8x *q, size_t qs, const int8_t *w,
+                                                          int kp, int32_t (*acc)[AC_NN_OB], int R)
+{
+    __m256i lo[Q8_R], hi[Q8_R];
+    for (int r = 0; r < R; r++)
+        lo[r] = hi[r] = _mm256_setzero_si256();
+    for (int p = 0; p < kp; p++, w += 2 * AC_NN_OB) {
+        __m256i w0 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w));
+        __m256i w1 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w + AC_NN_OB)));
+        for (int r = 0; r < R; r++) {
+            int32_t pair;
+            memcpy(&pair, q + r * qs + 2 * p, 4);
+            __m256i xv = _mm256_set1_epi32(pair);
+            lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(xv, w0));
+            hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(xv, w1));
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        _mm256_storeu_si256((__m256i *)acc[r], lo[r]);
+        _mm256_storeu_si256((__m256i *)(acc[r] + 8), hi[r]);
+    }
+}
+#elif defined(AC_NN_NEON)
+/* NEON (no dot product on a Cortex-A53): int8 x int8 -> int16 products of
+ * two input pairs per lane (|sum| <= 2 * 127 * 127 fits), then pairwise
+ * added into int32 (vpadal). */
+typedef int8_t q8x;
+#define Q8_R 1
+
+static inline void q8_rows(const q8x *q, size_t qs, const int8_t *w, int kp,
+                           int32_t (*acc)[AC_NN_OB], int R)
+{
+    (void)qs;
+    (void)R;
+    int32x4_t a0 = vdupq_n_s32(0), a1 = a0, a2 = a0, a3 = a0;
+    int p = 0;
+    for (; p + 2 <= kp; p += 2, w += 4 * AC_NN_OB) {
+        int16_t x0s, x1s;
+        memcpy(&x0s, q + 2 * p, 2);
+        memcpy(&x1s, q + 2 * p + 2, 2);
+        int8x16_t x0 = vreinterpretq_s8_s16(vdupq_n_s16(x0s));
+        int8x16_t x1 = vreinterpretq_s8_s16(vdupq_n_s16(x1s));
+        int8x16_t w00 = vld1q_s8(w), w01 = vld1q_s8(w + 16);
+        int8x16_t w10 = vld1q_s8(w + 32), w11 = vld1q_s8(w + 48);
+        int16x8_t m0 = vmull_s8(vget_low_s8(w00), vget_low_s8(x0));
+        int16x8_t m1 = vmull_s8(vget_high_s8(w00), vget_high_s8(x0));
+        int16x8_t m2 = vmull_s8(vget_low_s8(w01), vget_low_s8(x0));
+        int16x8_t m3 = vmull_s8(vget_high_s8(w01), vget_high_s8(x0));
+        m0 = vmlal_s8(m0, vget_low_s8(w10), vget_low_s8(x1));
+        m1 = vmlal_s8(m1, vget_high_s8(w10), vget_high_s8(x1));
+        m2 = vmlal_s8(m2, vget_low_s8(w11), vget_low_s8(x1));
+        m3 = vmlal_s8(m3, vget_high_s8(w11), vget_high_s8(x1));
+        a0 = vpadalq_s16(a0, m0);
+        a1 = vpadalq_s16(a1, m1);
+        a2 = vpadalq_s16(a2, m2);
+        a3 = vpadalq_s16(a3, m3);
+    }
+    if (p < kp) {
+        int16_t x0s;
+        memcpy(&x0s, q + 2 * p, 2);
+        int8x16_t x0 = vreinterpretq_s8_s16(vdupq_n_s16(x0s));
+        int8x16_t w00 = vld1q_s8(w), w01 = vld1q_s8(w + 16);
+        a0 = vpadalq_s16(a0, vmull_s8(vget_low_s8(w00), vget_low_s8(x0)));
+        a1 = vpadalq_s16(a1, vmull_s8(vget_high_s8(w00), vget_high_s8(x0)));
+        a2 = vpadalq_s16(a2, vmull_s8(vget_low_s8(w01), vget_low_s8(x0)));
+        a3 = vpadalq_s16(a3, vmull_s8(vget_high_s8(w01), vget_high_s8(x0)));
+    }
+    vst1q_s32(acc[0], a0);
+    vst1q_s32(acc[0] + 4, a1);
+    vst1q_s32(acc[0] + 8, a2);
+    vst1q_s32(acc[0] + 12, a3);
+}
+#else
+/* baseline copy: plain integer loops, left to the auto-vectoriser */
+typedef int8_t q8x;
+#define Q8_R 1
+
+static inline void q8_rows(const q8x *q, size_t qs, const int8_t *w, int kp,
+                           int32_t (*acc)[AC_NN_OB], int R)
+{
+    (void)qs;
+    (void)R;
+    int32_t a[AC_NN_OB] = {0};
+    for (int p = 0; p < kp; p++, w += 2 * AC_NN_OB)
+        for (int j = 0; j < AC_NN_OB; j++)
+            a[j] += (int32_t)q[2 * p] * w[2 * j] + (int32_t)q[2 * p + 1] * w[2 * j + 1];
+    memcpy(acc[0], a, sizeof a);
+}
+#endif
+
+static inline void q8_store(float *y, const int32_t *acc, const float *s, const float *b, int n,
+                            int act, float alpha)
+{
+    float t[AC_NN_OB];
+    for (int j = 0; j < AC_NN_OB; j++)
+        t[j] = (float)acc[j];
+    vf out[NV];
+    for (int v = 0; v < NV; v++)
+        out[v] = vfma(ld(b + VW * v), ld(t + VW * v), ld(s + VW * v));
+    store_block(y, out, n, act, alpha);
+}
+
+static void conv1x1_q8(const struct ac_nn_op *op, const float *x, float *y, float *scratch,
+                       int part, int nparts)
+{
+    int k = op->x.c, kp = op->q8kp, nob = nblocks(op->out_c);
+    int all = op->y.h * op->y.w;
+    int r0 = (int)((long long)all * part / nparts), rows = (int)((long long)all * (part + 1) / nparts);
+    size_t qs = 2 * (size_t)kp;
+    q8x *q = (q8x *)scratch;
+    for (int r = r0; r < rows; r++) {
+        const float *xr = x + (size_t)r * k;
+        q8x *qr = q + (size_t)r * qs;
+        for (int i = 0; i < k; i++)
+            qr[i] = ac_nn_q8_quant(xr[i], op->q8inv);
+        if (k & 1)
+            qr[k] = 0;
+    }
+    int32_t acc[Q8_R][AC_NN_OB];
+    for (int b = 0; b < nob; b++) {
+        int n = op->out_c - b * AC_NN_OB < AC_NN_OB ? op->out_c - b * AC_NN_OB : AC_NN_OB;
+        const int8_t *w = op->q8w + (size_t)b * kp * 2 * AC_NN_OB;
+        const float *s = op->q8s + (size_t)b * AC_NN_OB, *bias = op->q8b + (size_t)b * AC_NN_OB;
+        int r = r0;
+        for (; r + Q8_R <= rows; r += Q8_R) {
+            q8_rows(q + (size_t)r * qs, qs, w, kp, acc, Q8_R);
+            for (int i = 0; i < Q8_R; i++)
+                q8_store(y + (size_t)(r + i) * op->out_c + (size_t)b * AC_NN_OB, acc[i], s, bias, n,
+                         op->act, op->alpha);
+        }
+        for (; r < rows; r++) {
+            q8_rows(q + (size_t)r * qs, qs, w, kp, acc, 1);
+            q8_store(y + (size_t)r * op->out_c + (size_t)b * AC_NN_OB, acc[0], s, bias, n, op->act,
+                     op->alpha);
+        }
+    }
+}
+
 /* SE and ADD are memory-bound passes over the tensor: vectors along
  * channels, the tiny FCs of SE stay scalar (same order as ac_nn_scalar.c). */
 static void se(const struct ac_nn_op *op, const float *x, float *y, float *scratch)
@@ -520,6 +669,10 @@ static void add(const struct ac_nn_op *op, const float *a, const float *b, float
 int AC_NN_FAST_FN(const struct ac_nn_op *op, const float *x, const float *x1, float *y,
                   float *scratch, int part, int nparts)
 {
+    if (op->type == AC_OP_CONV && op->q8w) {
+        conv1x1_q8(op, x, y, scratch, part, nparts);
+        return 0;
+    }
     if (op->type == AC_OP_CONV && op->packed) {
         int oy0 = (int)((long long)op->y.h * part / nparts);
         int oy1 = (int)((long long)op->y.h * (part + 1) / nparts);

@@ -41,6 +41,12 @@ struct ac_nn_op {
     /* fast layout (see ac_nn_pack_op) or NULL when the fast path uses w */
     const float *packed;
     size_t packed_floats;
+    /* int8 1x1 convolution (META int8.<op>, see ac_nn_q8.c); q8w NULL: float */
+    const int8_t *q8w;  /* [nob][kp][OB][2]: input channel pairs interleaved per output */
+    const float *q8s;   /* [nob * OB] input scale x the output channel's weight scale */
+    const float *q8b;   /* [nob * OB] bias, zero-filled past out_c */
+    float q8inv;        /* 1 / input scale */
+    int q8kp;           /* input channels in pairs, (c + 1) / 2 */
 };
 
 struct ac_nn_model {
@@ -59,6 +65,8 @@ struct ac_nn_model {
     int n_meta;
     const char **meta_key, **meta_val;
     float *packed;              /* one buffer for every op's fast layout */
+    void *q8;                   /* one buffer for every int8 op's weights and scales */
+    int n_q8;                   /* ops that run in int8 */
 };
 
 struct ac_nn_pool;
@@ -79,7 +87,22 @@ struct ac_nn_ctx {
     size_t arena_bytes;
     float **t;     /* per tensor pointer into the arena */
     float *scratch;
+    ac_nn_observer observe; /* calibration hook, NULL in normal runs */
+    void *observe_arg;
 };
+
+/* x / scale (x * inv) rounded to the nearest integer, ties to even, clamped to
+ * [-127, 127]; NaN gives -127. Every kernel quantises through this one
+ * function so they agree bit for bit. The clamp comes before the rounding
+ * (adding and subtracting 1.5 * 2^23 rounds exactly for |t| < 2^22) and keeps
+ * a compiler from fusing the multiply into that add. */
+static inline int8_t ac_nn_q8_quant(float x, float inv)
+{
+    float t = x * inv;
+    t = t >= -127.f ? t : -127.f;
+    t = t <= 127.f ? t : 127.f;
+    return (int8_t)(int)((t + 12582912.f) - 12582912.f);
+}
 
 static inline float ac_nn_act1(float v, int act, float alpha)
 {
@@ -90,6 +113,12 @@ static inline float ac_nn_act1(float v, int act, float alpha)
     default: return v;
     }
 }
+
+/* int8 (ac_nn_q8.c): reads META int8.<op>=<clip> keys at load, quantises
+ * those ops' weights per output channel and raises the scratch they need. */
+int ac_nn_q8_setup(struct ac_nn_model *m, char *err, size_t errlen);
+/* The scalar twin of the int8 1x1 kernel; scratch holds (c + 1) & ~1 bytes. */
+void ac_nn_q8_conv_scalar(const struct ac_nn_op *op, const float *x, float *y, float *scratch);
 
 /* Scalar reference kernels: one per op, the ground truth. */
 void ac_nn_scalar_op(const struct ac_nn_op *op, const float *x, const float *x1, float *y,

@@ -75,6 +75,7 @@ void ac_nn_model_destroy(struct ac_nn_model *m)
     free(m->meta_key);
     free(m->meta_val);
     free(m->packed);
+    free(m->q8);
     free(m);
 }
 
@@ -541,7 +542,8 @@ static int load_owned(uint8_t *buf, size_t len, struct ac_nn_model **out, char *
             goto bad;
         }
     }
-    if ((rc = ac_nn_plan_arena(m, err, el)) || (rc = ac_nn_pack_weights(m, err, el)))
+    if ((rc = ac_nn_q8_setup(m, err, el)) || (rc = ac_nn_plan_arena(m, err, el)) ||
+        (rc = ac_nn_pack_weights(m, err, el)))
         goto bad;
     *out = m;
     return 0;

@@ -86,7 +86,7 @@ int ac_nn_pack_weights(struct ac_nn_model *m, char *err, size_t el)
     size_t total = 0;
     for (int i = 0; i < m->n_ops; i++) {
         struct ac_nn_op *op = &m->ops[i];
-        size_t n = ac_nn_pack_size(op);
+        size_t n = op->q8w ? 0 : ac_nn_pack_size(op); /* int8 ops have their own */
         /* padding to blocks must not blow up a hostile file's footprint:
          * such ops simply run on the scalar path */
         size_t wcount = 0;

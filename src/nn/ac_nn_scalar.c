@@ -154,7 +154,12 @@ void ac_nn_scalar_op(const struct ac_nn_op *op, const float *x, const float *x1,
 {
     size_t n = (size_t)op->y.h * op->y.w * op->y.c;
     switch (op->type) {
-    case AC_OP_CONV: conv(op, x, y); break;
+    case AC_OP_CONV:
+        if (op->q8w)
+            ac_nn_q8_conv_scalar(op, x, y, scratch);
+        else
+            conv(op, x, y);
+        break;
     case AC_OP_FC: fc(op, x, y); break;
     case AC_OP_ADD:
         for (size_t i = 0; i < n; i++)
