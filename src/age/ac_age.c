@@ -268,6 +268,7 @@ void ac_age_summarize(struct ac_age_result *r)
 }
 
 const struct ac_nn_model *ac_age_model(const struct ac_age *e) { return e->model; }
+struct ac_nn_ctx *ac_age_nn_ctx(struct ac_age *e) { return e->ctx; }
 const struct ac_nn_info *ac_age_info(const struct ac_age *e) { return e->info; }
 unsigned ac_age_plan_builds(const struct ac_age *e) { return e->builds; }
 

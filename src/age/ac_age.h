@@ -54,6 +54,8 @@ int ac_age_estimate(struct ac_age *est, const uint8_t *rgb, int w, int h, int st
                     struct ac_age_result *r);
 
 const struct ac_nn_model *ac_age_model(const struct ac_age *est);
+/* The estimator's runtime context: tools hang a calibration observer on it. */
+struct ac_nn_ctx *ac_age_nn_ctx(struct ac_age *est);
 const struct ac_nn_info *ac_age_info(const struct ac_age *est);
 size_t ac_age_arena_bytes(const struct ac_age *est); /* runtime arena + own buffers */
 /* Resize plans built so far: lets tests see that plans are reused. */

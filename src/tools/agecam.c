@@ -8,6 +8,7 @@
 #define AC_CMD_LIST(X) \
     X(ac_cmd_estimate, "estimate", "age of face crops given as image files") \
     X(ac_cmd_eval, "eval", "age error of a model over a labelled image folder") \
+    X(ac_cmd_quantize, "quantize", "int8 age model calibrated on labelled face crops") \
     X(ac_cmd_bench, "bench", "latency, size and memory of the age nets and other parts") \
     X(ac_cmd_detect, "detect", "faces, scores and landmarks in an image") \
     X(ac_cmd_eval_det, "eval-det", "detector AP per face-size bucket on a labels file") \

@@ -105,6 +105,9 @@ static const struct age_param p_full_est = {"full", AC_NN_FAST, 1};
 static const struct age_param p_small_scalar = {"small", AC_NN_SCALAR, 0};
 static const struct age_param p_small_fast = {"small", AC_NN_FAST, 0};
 static const struct age_param p_small_est = {"small", AC_NN_FAST, 1};
+/* the int8 copies made by agecam quantize (models/smlf-*-int8.acnn) */
+static const struct age_param p_full_q8 = {"full-int8", AC_NN_FAST, 0};
+static const struct age_param p_small_q8 = {"small-int8", AC_NN_FAST, 0};
 
 #define AGE_CASE(name, what, p) {name, what, age_setup, age_run, age_figures, age_teardown, &p}
 
@@ -115,5 +118,7 @@ const struct ac_bench_case ac_bench_age[] = {
     AGE_CASE("age/small/scalar/net", "one forward pass, scalar kernels", p_small_scalar),
     AGE_CASE("age/small/fast/net", "one forward pass, fast kernels", p_small_fast),
     AGE_CASE("age/small/fast/estimate", "200x200 chip: resize + 2 passes (mirror)", p_small_est),
+    AGE_CASE("age/full-int8/fast/net", "one forward pass, 1x1 convs in int8", p_full_q8),
+    AGE_CASE("age/small-int8/fast/net", "one forward pass, 1x1 convs in int8", p_small_q8),
     {0},
 };

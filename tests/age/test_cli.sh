@@ -64,6 +64,31 @@ printf 'path,age\na/1.jpg,forty\n' > "$T/badage.csv"
 "$AGECAM" eval --model "$MODEL" --labels "$T/badage.csv" --root "$T/set" 2>"$T/err" && fail "bad age accepted"
 grep -q "badage.csv: line 2: bad age 'forty'" "$T/err" || fail "bad age message: $(cat "$T/err")"
 
+# --- quantize ----------------------------------------------------------------
+# calibrates on the readable crops of the list (the broken ones are skipped
+# with a message), writes a model that loads with its 1x1 convs in int8 and
+# estimates within a year of the float model on the same face
+"$AGECAM" quantize --model "$MODEL" --labels "$T/set/labels.csv" --root "$T/set" \
+  --out "$T/q8.acnn" --images 10 > "$T/q.txt" 2>"$T/err" || fail "quantize: $(cat "$T/err")"
+grep -q "q8.acnn: 28 1x1 convolutions in int8, calibrated on 2 crops" "$T/q.txt" || fail "quantize output: $(cat "$T/q.txt")"
+grep -q "missing.jpg" "$T/err" || fail "quantize: missing image not reported"
+f=$("$AGECAM" estimate --model "$MODEL" --json "$T/face.jpg" | sed 's/.*"age": \([0-9.]*\).*/\1/')
+q=$("$AGECAM" estimate --model "$T/q8.acnn" --json "$T/face.jpg" | sed 's/.*"age": \([0-9.]*\).*/\1/')
+awk -v f="$f" -v q="$q" 'BEGIN { d = f - q; exit !(d < 1 && d > -1 && f != q) }' ||
+  fail "int8 estimate $q vs float $f"
+"$AGECAM" quantize --model "$T/q8.acnn" --labels "$T/set/labels.csv" --root "$T/set" --out "$T/q8b.acnn" \
+  2>"$T/err" && fail "quantize of a quantised model accepted"
+grep -q "already quantised" "$T/err" || fail "requantise message: $(cat "$T/err")"
+printf 'path,age
+a/truncated.jpg,30
+' > "$T/bad.csv"
+"$AGECAM" quantize --model "$MODEL" --labels "$T/bad.csv" --root "$T/set" --out "$T/q8c.acnn" \
+  2>"$T/err" && fail "quantize with no usable image accepted"
+grep -q "no image could be used" "$T/err" || fail "no-image message: $(cat "$T/err")"
+[ -e "$T/q8c.acnn" ] && fail "a failed quantize left a file"
+"$AGECAM" quantize --model "$MODEL" --labels "$T/set/labels.csv" --out "$T/x.acnn" --percentile 0 2>/dev/null
+[ $? -eq 2 ] || fail "bad --percentile should exit 2"
+
 # --- bench (a smoke run, not a timing) -------------------------------------
 "$AGECAM" bench --list | grep -q "^age/full/scalar/net" || fail "bench --list"
 "$AGECAM" bench --runs 2 --filter age/small --model-dir "$ROOT/models" --json > "$T/bench.json" ||

@@ -181,6 +181,8 @@ def detector(w):
     x = w.conv_raw(0, r(4, 3, 3, 3), r(4), stride=2, pad=1, act='relu')
     w.output(w.conv_raw(x, r(2, 4, 1, 1), r(2)), 'cls')
     w.output(w.conv_raw(x, r(4, 4, 1, 1), r(4)), 'box')
+    w.meta('int8.1', '2.5')  # both 1x1 heads in int8 (src/nn/ac_nn_q8.c)
+    w.meta('int8.2', '0.75')
 
 
 model('convs.acnn', acnn.AcnnWriter(8, 7, 3), convs)

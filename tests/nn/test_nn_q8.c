@@ -292,7 +292,13 @@ static void calibrate_and_save(void)
 
 int main(void)
 {
+    const char *want = getenv("AGECAM_NN_EXPECT_SIMD"); /* as in test_nn_kernels */
     printf("fast kernels: baseline and \"%s\"\n", ac_nn_simd_available());
+    if (want && strcmp(want, ac_nn_simd_available())) {
+        printf("FAIL: AGECAM_NN_EXPECT_SIMD=%s but this build/CPU uses \"%s\"\n", want,
+               ac_nn_simd_available());
+        fails++;
+    }
     conv_case(5, 7, 16, 16, 1, AC_ACT_NONE, 1.0f, 1);
     conv_case(3, 5, 33, 40, 1, AC_ACT_RELU, 2.5f, 2);   /* odd k, partial block */
     conv_case(4, 4, 1, 3, 0, AC_ACT_LEAKY, 0.5f, 3);    /* k = 1 */
