@@ -69,3 +69,11 @@ void ac_agecli_warn_untrained(const char *cmd, const struct ac_age *est, const c
         fprintf(stderr, "agecam %s: warning: %s is untrained (random weights); its ages mean nothing\n",
                 cmd, path);
 }
+
+void ac_agecli_image_path(const char *root, const char *row_path, char *out, size_t len)
+{
+    if (row_path[0] == '/')
+        snprintf(out, len, "%s", row_path);
+    else
+        snprintf(out, len, "%s/%s", root, row_path);
+}

@@ -18,6 +18,9 @@ struct ac_age;
 /* One line on stderr when the model's META says it was never trained. */
 void ac_agecli_warn_untrained(const char *cmd, const struct ac_age *est, const char *path);
 void ac_agecli_json_str(FILE *f, const char *s);
+/* A csv row's image path under root; absolute paths stand alone, as with
+ * Python's os.path.join (the training scripts read the same csv files). */
+void ac_agecli_image_path(const char *root, const char *row_path, char *out, size_t len);
 /* CSV field, quoted when it holds a comma, quote or line break */
 void ac_agecli_csv_str(FILE *f, const char *s);
 

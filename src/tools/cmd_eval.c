@@ -229,11 +229,7 @@ static double predict_row(struct eval_work *w, const struct ac_agecsv_row *row)
         return pred;
     }
     char path[4096];
-    /* absolute paths stand alone, as with Python's os.path.join */
-    if (row->path[0] == '/')
-        snprintf(path, sizeof path, "%s", row->path);
-    else
-        snprintf(path, sizeof path, "%s/%s", w->o->root, row->path);
+    ac_agecli_image_path(w->o->root, row->path, path, sizeof path);
     struct ac_image img;
     int rc = ac_image_load(path, &img);
     if (rc) {

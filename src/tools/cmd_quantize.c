@@ -130,12 +130,8 @@ int ac_cmd_quantize(int argc, char **argv)
     ac_nn_ctx_set_observer(ac_age_nn_ctx(est), ac_nn_q8_calib_observe, cal);
     size_t n = (size_t)o.images < csv.n ? (size_t)o.images : csv.n, used = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *p = csv.rows[i * csv.n / n].path;
         char path[4096];
-        if (p[0] == '/')
-            snprintf(path, sizeof path, "%s", p);
-        else
-            snprintf(path, sizeof path, "%s/%s", o.root, p);
+        ac_agecli_image_path(o.root, csv.rows[i * csv.n / n].path, path, sizeof path);
         struct ac_image img;
         struct ac_age_result r;
         if ((rc = ac_image_load(path, &img))) {
