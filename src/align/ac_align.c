@@ -10,7 +10,7 @@
  * chips is left-right symmetric; mirroring also cancels the detector's own
  * horizontal landmark bias, about -9 px at this face size). */
 const float AC_ALIGN_TEMPLATE[10] = {
-    58.8f, 54.9f, 141.2f, 54.9f, 100.0f, 102.2f, 62.8f, 141.8f, 137.2f, 141.8f,
+    60.6f, 56.3f, 139.4f, 56.3f, 100.0f, 102.9f, 64.5f, 140.5f, 135.5f, 140.5f,
 };
 
 int ac_align_similarity(const float *src, const float *dst, int n, float m[4])
