@@ -4,6 +4,7 @@
 #ifndef NN_BUILD_H
 #define NN_BUILD_H
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,17 @@ static inline float nb_rand(uint32_t *s)
 {
     *s = *s * 1664525u + 1013904223u;
     return (float)((*s >> 8) & 0xFFFF) / 32768.f - 1.f; /* [-1, 1) */
+}
+
+/* A fused activation in double, as FORMAT.md defines it (the tests' reference). */
+static inline double nb_act_d(double v, int act, float alpha)
+{
+    switch (act) {
+    case AC_ACT_RELU: return v > 0 ? v : 0;
+    case AC_ACT_LEAKY: return v > 0 ? v : v * alpha;
+    case AC_ACT_SIGMOID: return 1 / (1 + exp(-v));
+    default: return v;
+    }
 }
 
 static inline void nb_init(struct nb *b, int w, int h, int c, uint32_t seed)

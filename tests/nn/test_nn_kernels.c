@@ -8,16 +8,6 @@
 
 #include "nn_build.h"
 
-static double act_d(double v, uint32_t act, float alpha)
-{
-    switch (act) {
-    case AC_ACT_RELU: return v > 0 ? v : 0;
-    case AC_ACT_LEAKY: return v > 0 ? v : v * alpha;
-    case AC_ACT_SIGMOID: return 1 / (1 + exp(-v));
-    default: return v;
-    }
-}
-
 #define SH(T) b->t[T].shape
 #define AT(T, Y, X, C) ref[T][((size_t)(Y) * SH(T)[1] + (X)) * SH(T)[2] + (C)]
 
@@ -50,7 +40,7 @@ static void ref_run(const struct nb *b, const float *input, double **ref)
                                         acc += AT(a, iy, ix, (o / cog) * cig + i2) *
                                                w[(((size_t)o * kh + ky) * kw + kx) * cig + i2];
                                 }
-                        AT(t, y, x, o) = act_d(acc, (uint32_t)act, alpha);
+                        AT(t, y, x, o) = nb_act_d(acc, act, alpha);
                     }
             break;
         }
@@ -60,7 +50,7 @@ static void ref_run(const struct nb *b, const float *input, double **ref)
                 double acc = (f[15] & 1) ? w[(size_t)C * k + o] : 0;
                 for (size_t j = 0; j < k; j++)
                     acc += ref[a][j] * w[o * k + j];
-                ref[t][o] = act_d(acc, (uint32_t)act, alpha);
+                ref[t][o] = nb_act_d(acc, act, alpha);
             }
             break;
         }
@@ -87,7 +77,7 @@ static void ref_run(const struct nb *b, const float *input, double **ref)
                 double sc = 1 / (1 + exp(-z));
                 for (int y = 0; y < H; y++)
                     for (int x = 0; x < W; x++)
-                        AT(t, y, x, c) = act_d(AT(a, y, x, c) * sc, (uint32_t)act, alpha);
+                        AT(t, y, x, c) = nb_act_d(AT(a, y, x, c) * sc, act, alpha);
             }
             break;
         }
@@ -118,7 +108,7 @@ static void ref_run(const struct nb *b, const float *input, double **ref)
                                 }
                         } else
                             v = AT(a, y, x, c); /* ACT, SOFTMAX */
-                        AT(t, y, x, c) = act_d(v, (uint32_t)act, alpha);
+                        AT(t, y, x, c) = nb_act_d(v, act, alpha);
                         mx = fmax(mx, v);
                     }
                     if (f[0] == AC_OP_SOFTMAX) {

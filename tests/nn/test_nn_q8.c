@@ -22,16 +22,6 @@ static int fails, cases;
         }                                                                                  \
     } while (0)
 
-static double act_d(double v, int act, float alpha)
-{
-    switch (act) {
-    case AC_ACT_RELU: return v > 0 ? v : 0;
-    case AC_ACT_LEAKY: return v > 0 ? v : v * alpha;
-    case AC_ACT_SIGMOID: return 1 / (1 + exp(-v));
-    default: return v;
-    }
-}
-
 /* round half to even of a float already inside [-127, 127] */
 static int rne(float t)
 {
@@ -69,8 +59,8 @@ static void reference(const float *x, int hw, int k, int n, const float *w, cons
                 f += (double)x[(size_t)p * k + i] * wo[i];
             }
             yq[(size_t)p * n + o] =
-                act_d((double)acc * (clip / 127.f * sw) + (bias ? bias[o] : 0), act, alpha);
-            yf[(size_t)p * n + o] = act_d(f, act, alpha);
+                nb_act_d((double)acc * (clip / 127.f * sw) + (bias ? bias[o] : 0), act, alpha);
+            yf[(size_t)p * n + o] = nb_act_d(f, act, alpha);
         }
     }
 }
