@@ -10,6 +10,11 @@ trains a wider head (ages 0..N-2 and N-1+), e.g. 101 for 0..99 and 100+;
 --aux66 with a wider head also trains the paper's 66-class head on the same
 features (same loss, summed), so one run improves both models: best.pt holds
 the wide net, best66.pt the same backbone with the 66-class head.
+--teacher CKPT distils a trained (larger) model into this one: the teacher's
+mirror-averaged class distribution on each un-augmented training image is
+computed once (cached outside the work tree) and the loss becomes
+(1 - kd) x (LDL + mean loss) + kd x KL(teacher || student). The truth
+still enters through the first term; the teacher reshapes the targets.
 """
 import argparse
 import json
@@ -113,6 +118,30 @@ def age_loss(logits, y, n, mean_loss):
     return loss + mean_loss * (exp - y.clamp(max=n - 1).float()).abs().mean()
 
 
+def teacher_probs(path, images, threads):
+    """Class distribution of the teacher checkpoint on each training image
+    (mirror-averaged, no augmentation), cached next to the image arrays."""
+    s = torch.load(path)
+    n = smlf.checkpoint_classes(s)
+    key = f"{os.path.basename(path)}-{s.get('variant')}-{s.get('epoch')}-{len(images)}-{n}"
+    cache = os.path.join(utkdata.CACHE, "teacher-" + key + ".npy")
+    if os.path.exists(cache):
+        return torch.from_numpy(np.load(cache))
+    t = smlf.build(s["variant"], n)
+    t.load_state_dict(s["model"])
+    t.eval()
+    torch.set_num_threads(threads)
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), 128):
+            x = to_input(images[i:i + 128])
+            out.append(0.5 * (torch.softmax(t(x), 1) + torch.softmax(t(torch.flip(x, [3])), 1)))
+    p = torch.cat(out).float()
+    np.save(cache + ".tmp.npy", p.numpy())
+    os.replace(cache + ".tmp.npy", cache)
+    return p
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--variant", choices=list(smlf.VARIANTS), required=True)
@@ -131,6 +160,8 @@ def main():
     ap.add_argument("--init", help="start from this checkpoint's weights (e.g. train/checkpoints/"
                     "smlf-full-best.pt) with a fresh optimizer and schedule; ignored when --out "
                     "already holds last.pt (resume)")
+    ap.add_argument("--teacher", help="distil this checkpoint (any variant, same class count)")
+    ap.add_argument("--kd", type=float, default=0.5, help="weight of the teacher term (with --teacher)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -138,6 +169,16 @@ def main():
     size = smlf.VARIANTS[a.variant]["input_size"]
     tr_x, tr_y = utkdata.cached_arrays("train", size)
     va_x, va_y = utkdata.cached_arrays("val", size)
+    soft = None
+    if a.teacher:
+        tv = torch.load(a.teacher).get("variant")
+        t_x, t_y = utkdata.cached_arrays("train", smlf.VARIANTS[tv]["input_size"])
+        if not np.array_equal(t_y, tr_y):
+            raise SystemExit("teacher and student training arrays differ")
+        soft = teacher_probs(a.teacher, t_x, a.threads)
+        if soft.shape[1] != a.classes:
+            raise SystemExit(f"--teacher has {soft.shape[1]} classes, the student {a.classes}")
+        del t_x
 
     # age balancing: sample each image with weight 1/sqrt(count of its age),
     # which lifts the thin teens and elderly without drowning the 20s
@@ -191,7 +232,11 @@ def main():
             x = augment(to_input(tr_x[bi]), gen).contiguous(memory_format=torch.channels_last)
             y = torch.from_numpy(tr_y[bi]).long()
             f = model.features(x)
-            loss = age_loss(model.fc(f), y, a.classes, a.mean_loss)
+            logits = model.fc(f)
+            loss = age_loss(logits, y, a.classes, a.mean_loss)
+            if soft is not None:
+                kd = F.kl_div(F.log_softmax(logits, 1), soft[torch.from_numpy(bi)], reduction="batchmean")
+                loss = (1 - a.kd) * loss + a.kd * kd
             if aux is not None:
                 loss = loss + age_loss(aux(f), y, smlf.NUM_CLASSES, a.mean_loss)
             opt.zero_grad(set_to_none=True)

@@ -1,0 +1,55 @@
+"""train_age.teacher_probs: the distillation targets are the teacher's
+mirror-averaged class distribution on the un-augmented images, computed once
+and read back from the cache unchanged. Needs torch; meson runs it only then."""
+import os
+import sys
+import tempfile
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "train"))
+import smlf  # noqa: E402
+import train_age  # noqa: E402
+import utkdata  # noqa: E402
+
+torch.manual_seed(5)
+rng = np.random.default_rng(5)
+with tempfile.TemporaryDirectory() as tmp:
+    utkdata.CACHE = tmp
+    # the committed small model: a random net's features are near zero, so
+    # its output would not show whether the mirror was averaged
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "train",
+                       "checkpoints", "smlf-small-best.pt")
+    net = smlf.build("small").eval()
+    net.load_state_dict(torch.load(src)["model"])
+    ck = os.path.join(tmp, "teacher.pt")
+    torch.save({"model": net.state_dict(), "variant": "small", "epoch": 3}, ck)
+    imgs = rng.integers(0, 256, (5, 64, 64, 3), dtype=np.uint8)
+    # an asymmetric image, so a missing or wrong mirror shows
+    imgs[0, :, :32] = 255
+    imgs[0, :, 32:] = 0
+
+    p = train_age.teacher_probs(ck, imgs, 1)
+    assert p.shape == (5, smlf.NUM_CLASSES), p.shape
+    assert torch.allclose(p.sum(1), torch.ones(5), atol=1e-5)
+    with torch.no_grad():
+        x = train_age.to_input(imgs)
+        plain = torch.softmax(net(x), 1)
+        mirror = torch.softmax(net(torch.flip(x, [3])), 1)
+    ref = 0.5 * (plain + mirror)
+    d = (p - ref).abs().max().item()
+    print(f"teacher targets differ from the reference by {d:.2e}")
+    assert d < 1e-6
+    assert (p[0] - plain[0]).abs().max().item() > 1e-6, "mirror averaging had no effect"
+    cached = [f for f in os.listdir(tmp) if f.startswith("teacher-") and f.endswith(".npy")]
+    assert len(cached) == 1, cached
+
+    # a second call reads the cache: the checkpoint's weights are not consulted
+    with torch.no_grad():
+        for q in net.parameters():
+            q.add_(1.0)
+    torch.save({"model": net.state_dict(), "variant": "small", "epoch": 3}, ck)
+    again = train_age.teacher_probs(ck, imgs, 1)
+    assert torch.equal(again, p)
+print("ok")
