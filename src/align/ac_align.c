@@ -10,7 +10,7 @@
  * chips is left-right symmetric; mirroring also cancels the detector's own
  * horizontal landmark bias, about -9 px at this face size). */
 const float AC_ALIGN_TEMPLATE[10] = {
-    60.6f, 56.3f, 139.4f, 56.3f, 100.0f, 102.9f, 64.5f, 140.5f, 135.5f, 140.5f,
+    60.9f, 56.8f, 139.1f, 56.8f, 100.0f, 102.0f, 65.0f, 139.2f, 135.0f, 139.2f,
 };
 
 int ac_align_similarity(const float *src, const float *dst, int n, float m[4])
