@@ -10,7 +10,7 @@
  * chips is left-right symmetric; mirroring also cancels the detector's own
  * horizontal landmark bias, about -9 px at this face size). */
 const float AC_ALIGN_TEMPLATE[10] = {
-    60.9f, 56.8f, 139.1f, 56.8f, 100.0f, 102.0f, 65.0f, 139.2f, 135.0f, 139.2f,
+    60.7f, 56.7f, 139.3f, 56.7f, 100.0f, 102.2f, 64.5f, 139.0f, 135.5f, 139.0f,
 };
 
 int ac_align_similarity(const float *src, const float *dst, int n, float m[4])
