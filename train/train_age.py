@@ -118,7 +118,7 @@ def age_loss(logits, y, n, mean_loss):
     return loss + mean_loss * (exp - y.clamp(max=n - 1).float()).abs().mean()
 
 
-def teacher_probs(path, images, threads):
+def teacher_probs(path, images):
     """Class distribution of the teacher checkpoint on each training image
     (mirror-averaged, no augmentation), cached next to the image arrays."""
     s = torch.load(path)
@@ -130,7 +130,6 @@ def teacher_probs(path, images, threads):
     t = smlf.build(s["variant"], n)
     t.load_state_dict(s["model"])
     t.eval()
-    torch.set_num_threads(threads)
     out = []
     with torch.no_grad():
         for i in range(0, len(images), 128):
@@ -175,7 +174,7 @@ def main():
         t_x, t_y = utkdata.cached_arrays("train", smlf.VARIANTS[tv]["input_size"])
         if not np.array_equal(t_y, tr_y):
             raise SystemExit("teacher and student training arrays differ")
-        soft = teacher_probs(a.teacher, t_x, a.threads)
+        soft = teacher_probs(a.teacher, t_x)
         if soft.shape[1] != a.classes:
             raise SystemExit(f"--teacher has {soft.shape[1]} classes, the student {a.classes}")
         del t_x
