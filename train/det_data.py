@@ -13,6 +13,8 @@ ROOT = "/work/shared/data/wider"
 SPLIT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "split")
 DAS_SIZES = (16, 32, 64, 128, 256)
 MIN_TRAIN_FACE = 10.0   # faces smaller than this at detector input: ignored
+ZOOM_MIN_FACE = 24.0    # --zoom: faces this large (sqrt area, image px) and up
+ZOOM_SIZES = (64.0, 288.0)   # --zoom: their size in the crop, log-uniform
 FLIP_LDM = [2, 3, 0, 1, 4, 5, 8, 9, 6, 7]   # swap eyes and mouth corners
 
 
@@ -79,13 +81,34 @@ def _crop_resize(img, x0, y0, side, scale, out):
     return canvas
 
 
-def augment(img, boxes, ldm, rng, out=320):
+def _window_around(box, side, rng):
+    """A random square window of `side` image pixels that holds the face box
+    (or, when the face is larger, lies inside it) -> (x0, y0, side)."""
+    bx, by, bw, bh = box
+    lo_x, hi_x = bx + bw - side, bx
+    lo_y, hi_y = by + bh - side, by
+    return (rng.uniform(min(lo_x, hi_x), max(lo_x, hi_x)),
+            rng.uniform(min(lo_y, hi_y), max(lo_y, hi_y)), side)
+
+
+def augment(img, boxes, ldm, rng, out=320, zoom=0.0):
     """Data-anchor-sampling or random square crop, flip (jitter: jitter()).
-    boxes xywh in image pixels -> (image out x out, boxes xyxy, ldm, ldm_ok)."""
+    boxes xywh in image pixels -> (image out x out, boxes xyxy, ldm, ldm_ok).
+    zoom: share of crops that instead scale a face of >= ZOOM_MIN_FACE px to
+    ZOOM_SIZES (0 draws nothing extra from rng, so older runs replay)."""
     h, w = img.shape[:2]
     sizes = np.sqrt(boxes[:, 2] * boxes[:, 3]) if len(boxes) else np.zeros(0)
     cand = np.nonzero(sizes >= 6)[0]
-    if len(cand) and rng.random() < 0.6:
+    big = np.nonzero(sizes >= ZOOM_MIN_FACE)[0]
+    if zoom > 0 and len(big) and rng.random() < zoom:
+        # Large faces are rare in the pool (~6 % of the faces in training
+        # crops are >= 64 px), and parts of them (a mouth, hair) were the
+        # detector's top false positives at >= 64 px: show more of them.
+        i = big[rng.integers(len(big))]
+        target = float(np.exp(rng.uniform(*np.log(ZOOM_SIZES))))
+        scale = float(np.clip(target / sizes[i], 0.2, 4.0))
+        x0, y0, side = _window_around(boxes[i], out / scale, rng)
+    elif len(cand) and rng.random() < 0.6:
         # PyramidBox data-anchor-sampling: rescale a random face to a random
         # anchor size no larger than one step above its own nearest anchor.
         i = cand[rng.integers(len(cand))]
@@ -93,12 +116,7 @@ def augment(img, boxes, ldm, rng, out=320):
         target = DAS_SIZES[rng.integers(0, min(near + 1, len(DAS_SIZES) - 1) + 1)]
         target *= 2 ** rng.uniform(-0.5, 0.5)
         scale = float(np.clip(target / sizes[i], 0.2, 4.0))
-        side = out / scale
-        bx, by, bw, bh = boxes[i]
-        lo_x, hi_x = bx + bw - side, bx
-        lo_y, hi_y = by + bh - side, by
-        x0 = rng.uniform(min(lo_x, hi_x), max(lo_x, hi_x))
-        y0 = rng.uniform(min(lo_y, hi_y), max(lo_y, hi_y))
+        x0, y0, side = _window_around(boxes[i], out / scale, rng)
     else:
         side = rng.uniform(0.3, 1.0) * max(h, w)
         scale = out / side

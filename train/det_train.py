@@ -22,11 +22,11 @@ from det_export import load_acnn  # noqa: E402
 from det_model import MEAN, SCALE, Detector, anchors, flatten_outputs  # noqa: E402
 
 
-def make_batch(entries, images, idx, rng, size, anc, anc_xyxy):
+def make_batch(entries, images, idx, rng, size, anc, anc_xyxy, zoom=0.0):
     xs, labels, tbs, tls, mls = [], [], [], [], []
     for i in idx:
         e = entries[i]
-        im, b, lm, ok = det_data.augment(images[i], e[3], e[4], rng, size)
+        im, b, lm, ok = det_data.augment(images[i], e[3], e[4], rng, size, zoom)
         lab, tb, tl, ml = det_data.match(anc, anc_xyxy, b, lm, ok)
         xs.append(im)
         labels.append(lab)
@@ -71,6 +71,9 @@ def main():
     ap.add_argument("--val-longest", type=int, default=640)
     ap.add_argument("--out", default="/var/tmp/agecam-train/det")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--zoom", type=float, default=0.0,
+                    help="share of training crops built around one large face scaled to "
+                    "64-288 px (det_data.augment); 0 keeps the plain sampling")
     ap.add_argument("--init", help="start from an exported detector (.acnn, e.g. models/"
                     "det-640x640.acnn) with a fresh optimizer and schedule; its BN layers stay "
                     "frozen (the file holds them folded); ignored when --out holds last.pt")
@@ -127,7 +130,7 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr
             batch = make_batch(train, train_img, perm[s * args.batch:(s + 1) * args.batch],
-                               rng, args.size, anc, anc_xyxy)
+                               rng, args.size, anc, anc_xyxy, args.zoom)
             l_cls, l_box, l_ldm = loss_fn(model(batch[0]), *batch[1:])
             loss = l_cls + 2.0 * l_box + 0.5 * l_ldm
             opt.zero_grad()
