@@ -10,7 +10,7 @@
  * chips is left-right symmetric; mirroring also cancels the detector's own
  * horizontal landmark bias, about -9 px at this face size). */
 const float AC_ALIGN_TEMPLATE[10] = {
-    60.7f, 56.7f, 139.3f, 56.7f, 100.0f, 102.2f, 64.5f, 139.0f, 135.5f, 139.0f,
+    61.0f, 56.9f, 139.0f, 56.9f, 100.0f, 102.6f, 65.8f, 140.2f, 134.2f, 140.2f,
 };
 
 int ac_align_similarity(const float *src, const float *dst, int n, float m[4])
