@@ -82,13 +82,13 @@ def _crop_resize(img, x0, y0, side, scale, out):
 
 
 def _window_around(box, side, rng):
-    """A random square window of `side` image pixels that holds the face box
-    (or, when the face is larger, lies inside it) -> (x0, y0, side)."""
+    """Top-left corner of a random square window of `side` image pixels that
+    holds the face box (or, when the face is larger, lies inside it)."""
     bx, by, bw, bh = box
     lo_x, hi_x = bx + bw - side, bx
     lo_y, hi_y = by + bh - side, by
     return (rng.uniform(min(lo_x, hi_x), max(lo_x, hi_x)),
-            rng.uniform(min(lo_y, hi_y), max(lo_y, hi_y)), side)
+            rng.uniform(min(lo_y, hi_y), max(lo_y, hi_y)))
 
 
 def augment(img, boxes, ldm, rng, out=320, zoom=0.0):
@@ -104,11 +104,12 @@ def augment(img, boxes, ldm, rng, out=320, zoom=0.0):
         # Large faces are rare in the pool (~6 % of the faces in training
         # crops are >= 64 px), and boxes on parts of them (a mouth, hair)
         # were among the false positives at >= 64 px: show more of them.
-        # Measured (docs/DETECTOR.md): raises recall, not precision.
+        # Measured (models/README.md): raises recall, not precision.
         i = big[rng.integers(len(big))]
         target = float(np.exp(rng.uniform(*np.log(ZOOM_SIZES))))
         scale = float(np.clip(target / sizes[i], 0.2, 4.0))
-        x0, y0, side = _window_around(boxes[i], out / scale, rng)
+        side = out / scale
+        x0, y0 = _window_around(boxes[i], side, rng)
     elif len(cand) and rng.random() < 0.6:
         # PyramidBox data-anchor-sampling: rescale a random face to a random
         # anchor size no larger than one step above its own nearest anchor.
@@ -117,7 +118,8 @@ def augment(img, boxes, ldm, rng, out=320, zoom=0.0):
         target = DAS_SIZES[rng.integers(0, min(near + 1, len(DAS_SIZES) - 1) + 1)]
         target *= 2 ** rng.uniform(-0.5, 0.5)
         scale = float(np.clip(target / sizes[i], 0.2, 4.0))
-        x0, y0, side = _window_around(boxes[i], out / scale, rng)
+        side = out / scale
+        x0, y0 = _window_around(boxes[i], side, rng)
     else:
         side = rng.uniform(0.3, 1.0) * max(h, w)
         scale = out / side

@@ -1,7 +1,7 @@
 """Train the face detector on the WIDER pool (train/split/wider_train.txt).
 
 Resumable: a checkpoint is written after every epoch to --out (last.pt, and
-best.pt by validation AP for faces >= 32 px). Example (see docs/DETECTOR.md):
+best.pt by validation AP for faces >= 32 px). Example (every run: models/README.md):
   nice -n 10 /usr/bin/python3 train/det_train.py --epochs 24 \
       --out /var/tmp/agecam-train/det
 """
