@@ -108,6 +108,17 @@ def load_acnn(model, path):
                 bn.running_var.fill_(1.0 - bn.eps)
 
 
+def detector_from_acnn(path):
+    """A Detector of the widths an exported file records (files from before
+    widths were recorded have det_model's defaults), loaded from it."""
+    meta = acnn_read.read(path)["meta"]
+    width = meta.get("det_width")
+    model = det_model.Detector(tuple(int(v) for v in width.split(",")) if width
+                               else det_model.WIDTH, int(meta.get("det_fpn", det_model.FPN)))
+    load_acnn(model, path)
+    return model
+
+
 def write_golden(path, model, data, in_w, in_h, seed=7):
     """Inputs: two seeded uniform tensors and a gradient/checker image;
     reference: every head output, NHWC, concatenated in OUTS order."""
@@ -146,8 +157,8 @@ def main():
     in_w, in_h = parse_size(a.size)
     if in_w % 16 or in_h % 16:
         sys.exit("--size: both sides must be multiples of 16 (LFPN 2x upsampling)")
-    model = det_model.Detector()
     ck = torch.load(a.checkpoint, map_location="cpu")
+    model = det_model.from_checkpoint(ck)
     model.load_state_dict(ck["model"])
     model.eval()
     w = build_graph(model, in_w, in_h)
@@ -155,6 +166,7 @@ def main():
                       for s, sizes in det_model.LEVELS)
     meta = dict(arch="pyramidbox-lite", det_levels=levels, det_maxout_bg=det_model.MAXOUT_BG,
                 det_variance="%g,%g" % det_model.VARIANCE, init="checkpoint",
+                det_width=",".join(map(str, model.width)), det_fpn=model.fpn,
                 checkpoint=os.path.abspath(a.checkpoint), epochs=ck.get("epoch", -1) + 1,
                 export_date=datetime.datetime.now(datetime.timezone.utc).strftime(
                     "%Y-%m-%dT%H:%M:%SZ"),

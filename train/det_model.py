@@ -19,6 +19,7 @@ Layout (strides relative to the input):
             (PyramidBox 3.4). Other anchors predict [background, face].
 """
 import math
+import sys
 
 import torch
 import torch.nn as nn
@@ -30,6 +31,10 @@ LEVELS = [(8, (16, 32)), (16, (64, 128)), (32, (256,))]
 MAXOUT_BG = 3          # background logits for the smallest anchor
 VARIANCE = (0.1, 0.2)  # SSD box/landmark encoding variances
 MEAN = (127.5, 127.5, 127.5)
+# channel widths (stem, s4, s8, s16, s32) and LFPN/CPM width of the first
+# shipped detectors; a checkpoint or file that names none has these
+WIDTH = (16, 32, 64, 128, 160)
+FPN = 32
 SCALE = (1 / 128.0, 1 / 128.0, 1 / 128.0)
 
 
@@ -80,8 +85,9 @@ class CPM(nn.Module):
 
 
 class Detector(nn.Module):
-    def __init__(self, width=(16, 32, 64, 128, 160), fpn=32):
+    def __init__(self, width=WIDTH, fpn=FPN):
         super().__init__()
+        self.width, self.fpn = tuple(width), fpn
         c1, c2, c3, c4, c5 = width
         self.stem = ConvBN(3, c1, 3, 2)                        # s2
         self.stage2 = nn.Sequential(DWSep(c1, c2, 2), DWSep(c2, c2))  # s4
@@ -120,6 +126,95 @@ class Detector(nn.Module):
         p5 = self.lat5(c5)
         feats = [p3, p4, p5]
         return [h(m(f)) for f, m, h in zip(feats, self.cpm, self.heads)]
+
+
+def from_checkpoint(ck):
+    """An untrained Detector of the widths a det_train.py checkpoint records."""
+    return Detector(ck.get("width", WIDTH), ck.get("fpn", FPN))
+
+
+def _conv_spaces(name):
+    """(input, output) channel space of the conv in module `name`; convs
+    that read or write the same space (a stage's blocks, the LFPN sum) must
+    grow their channels the same way. A depthwise conv stays in one space."""
+    p = name.split(".")
+    if p[0] == "stem":
+        return "rgb", "c1"
+    if p[0].startswith("stage"):
+        k, j = int(p[0][5:]), int(p[1])
+        space = "c%d" % (k - 1 if j == 0 else k)
+        return (space, space) if p[2] == "0" else (space, "c%d" % k)
+    if p[0].startswith("lat"):
+        return "c" + p[0][3:], "fpn"
+    if p[0] == "cpm":
+        ins = {"b3": "fpn", "b5a": "fpn", "b5b": "q1", "b7": "q2"}[p[2]]
+        outs = {"b3": "h", "b5a": "q1", "b5b": "q2", "b7": "q3"}[p[2]]
+        ins = ins if ins == "fpn" else "cpm%s.%s" % (p[1], ins)
+        return (ins, ins) if p[3] == "0" else (ins, "cpm%s.%s" % (p[1], outs))
+    if p[0] == "heads":
+        return "cpm%s.cat" % p[1], "out"
+    raise KeyError(name)
+
+
+@torch.no_grad()
+def widen(src, dst, noise=0.05, seed=0):
+    """Grow trained detector src into dst, a detector of the same layout that
+    is at least as wide everywhere (Net2WiderNet, Chen et al. 2016): each new
+    channel copies a randomly chosen old channel of its space, and every
+    weight that reads a copied channel is split evenly between the original
+    and its copies, so dst computes src's outputs. Copies keep every
+    activation live (random filters on post-ReLU inputs leave about half
+    dead). noise (relative to each filter's spread) on the copies' own
+    filters breaks the symmetry, which even an uneven split would not under
+    Adam's scale-free steps; with noise=0 the outputs match exactly."""
+    if len(dst.width) != len(src.width) or any(
+            d < s for d, s in zip(dst.width + (dst.fpn,), src.width + (src.fpn,))):
+        raise ValueError("widen: %s/%d is not at least as wide as %s/%d"
+                         % (dst.width, dst.fpn, src.width, src.fpn))
+    gen = torch.Generator().manual_seed(seed)
+    smods, dmods = dict(src.named_modules()), dict(dst.named_modules())
+    convs = [(n, m) for n, m in dmods.items() if isinstance(m, nn.Conv2d)]
+    grow = {}  # space -> LongTensor: the old channel each new channel copies
+
+    def mapping(space, n_old, n_new):
+        if space not in grow:
+            extra = torch.randint(0, n_old, (n_new - n_old,), generator=gen)
+            grow[space] = torch.cat([torch.arange(n_old), extra])
+        return grow[space]
+
+    for name, d in convs:
+        s = smods[name]
+        sin, sout = _conv_spaces(name)
+        depthwise = s.groups > 1
+        gout = (torch.arange(s.out_channels) if sout == "out"
+                else mapping(sout, s.out_channels, d.out_channels))
+        w = s.weight[gout]
+        if not depthwise:
+            if sin.endswith(".cat"):  # the heads read three concatenated branches
+                c = sin[:-4]
+                parts, off = [], 0
+                for b in ("h", "q2", "q3"):
+                    g = grow[c + "." + b]
+                    parts.append(g + off)
+                    off += {"h": src.fpn // 2}.get(b, src.fpn // 4)
+                gin = torch.cat(parts)
+            else:
+                gin = (torch.arange(s.in_channels) if sin == "rgb"
+                       else mapping(sin, s.in_channels, d.in_channels))
+            count = torch.bincount(gin, minlength=s.in_channels).float()
+            w = w[:, gin] / count[gin][None, :, None, None]
+        if noise > 0 and d.out_channels > s.out_channels:
+            spread = w.flatten(1).std(1).clamp(min=1e-6)[:, None, None, None]
+            w[s.out_channels:] += noise * spread[s.out_channels:] * torch.randn(
+                w[s.out_channels:].shape, generator=gen)
+        d.weight.copy_(w)
+        if s.bias is not None:
+            d.bias.copy_(s.bias[gout])
+        bn_name = name[:-1] + "1" if name.endswith(".0") else None
+        if bn_name in smods and isinstance(smods[bn_name], nn.BatchNorm2d):
+            sb, db = smods[bn_name], dmods[bn_name]
+            for t in ("weight", "bias", "running_mean", "running_var"):
+                getattr(db, t).copy_(getattr(sb, t)[gout])
 
 
 def split_head(out, level_index):
@@ -182,7 +277,8 @@ def count_macs(model, h, w):
 
 
 if __name__ == "__main__":
-    m = Detector()
+    m = Detector(*([tuple(int(v) for v in sys.argv[1].split(",")), int(sys.argv[2])]
+                   if len(sys.argv) > 2 else []))
     n = sum(p.numel() for p in m.parameters())
     print("params %d, MACs at 320x240 %.1f M, at 640x480 %.1f M"
           % (n, count_macs(m, 240, 320) / 1e6, count_macs(m, 480, 640) / 1e6))

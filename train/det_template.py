@@ -34,8 +34,9 @@ def main():
     ap.add_argument("--min-score", type=float, default=0.8)
     a = ap.parse_args()
     torch.set_num_threads(1)
-    model = det_model.Detector()
-    model.load_state_dict(torch.load(a.checkpoint, map_location="cpu")["model"])
+    ck = torch.load(a.checkpoint, map_location="cpu")
+    model = det_model.from_checkpoint(ck)
+    model.load_state_dict(ck["model"])
     model.eval()
     rows = list(csv.DictReader(open(os.path.join(os.path.dirname(__file__), "split",
                                                  "utk_train.csv"))))

@@ -18,8 +18,8 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import det_data  # noqa: E402
 import det_eval  # noqa: E402
-from det_export import load_acnn  # noqa: E402
-from det_model import MEAN, SCALE, Detector, anchors, flatten_outputs  # noqa: E402
+from det_export import detector_from_acnn  # noqa: E402
+from det_model import FPN, MEAN, SCALE, WIDTH, Detector, anchors, flatten_outputs, widen  # noqa: E402
 
 
 def make_batch(entries, images, idx, rng, size, anc, anc_xyxy, zoom=0.0):
@@ -76,7 +76,12 @@ def main():
                     "64-288 px (det_data.augment); 0 keeps the plain sampling")
     ap.add_argument("--init", help="start from an exported detector (.acnn, e.g. models/"
                     "det-640x640.acnn) with a fresh optimizer and schedule; its BN layers stay "
-                    "frozen (the file holds them folded); ignored when --out holds last.pt")
+                    "frozen (the file holds them folded); ignored when --out holds last.pt. "
+                    "When --width/--fpn are wider than the file, the file's network is grown "
+                    "into the wider one with its outputs unchanged (det_model.widen)")
+    ap.add_argument("--width", default=",".join(map(str, WIDTH)),
+                    help="channels of stem, s4, s8, s16, s32 stages")
+    ap.add_argument("--fpn", type=int, default=FPN, help="LFPN / context-module channels")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -92,21 +97,26 @@ def main():
     print("loaded %d train / %d val images in %.0f s" % (len(train), len(val), time.time() - t0),
           flush=True)
 
-    model = Detector()
+    width = tuple(int(v) for v in args.width.split(","))
+    last = os.path.join(args.out, "last.pt")
+    ck = torch.load(last) if os.path.exists(last) else None
+    if ck is not None:  # a run keeps the widths it started with
+        width, args.fpn = tuple(ck.get("width", WIDTH)), ck.get("fpn", FPN)
+    model = Detector(width, args.fpn)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
     start, best, frozen_bn = 0, -1.0, False
-    last = os.path.join(args.out, "last.pt")
-    if os.path.exists(last):
-        ck = torch.load(last)
+    if ck is not None:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
         start, best = ck["epoch"] + 1, ck["best"]
         frozen_bn = ck.get("frozen_bn", False)
         print("resumed at epoch %d (best %.4f)" % (start, best), flush=True)
     elif args.init:
-        load_acnn(model, args.init)
+        src = detector_from_acnn(args.init)
+        widen(src, model)
         frozen_bn = True
-        print("initialised from %s (BN frozen)" % args.init, flush=True)
+        print("initialised from %s, widths %s/%d -> %s/%d (BN frozen)"
+              % (args.init, src.width, src.fpn, model.width, model.fpn), flush=True)
 
     anc = anchors(args.size, args.size).numpy()
     anc_xyxy = np.concatenate([anc[:, :2] - anc[:, 2:] / 2, anc[:, :2] + anc[:, 2:] / 2], 1)
@@ -154,7 +164,7 @@ def main():
                  time.time() - t1), flush=True)
         ck = {"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch,
               "best": max(best, key), "aps": aps,
-              "frozen_bn": frozen_bn}
+              "frozen_bn": frozen_bn, "width": model.width, "fpn": model.fpn}
         torch.save(ck, last + ".tmp")
         os.replace(last + ".tmp", last)
         if key > best:
