@@ -15,19 +15,9 @@ import acnn  # noqa: E402
 import acnn_read  # noqa: E402
 import det_export  # noqa: E402
 import det_model  # noqa: E402
+from det_fixture import random_detector  # noqa: E402
 
-torch.manual_seed(5)
-src = det_model.Detector()
-with torch.no_grad():
-    for m in src.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.uniform_(-0.2, 0.2)
-            m.running_mean.uniform_(-0.3, 0.3)
-            m.running_var.uniform_(0.5, 2.0)
-    for h in src.heads:  # the prior-init heads would make every output ~constant
-        h.weight.normal_(0, 0.5)
-src.eval()
+src = random_detector(5)
 with tempfile.TemporaryDirectory() as tmp:
     path = os.path.join(tmp, "det.acnn")
     w = det_export.build_graph(src, 64, 48)

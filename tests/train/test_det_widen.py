@@ -14,19 +14,9 @@ import torch
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "train"))
 import det_export  # noqa: E402
 import det_model  # noqa: E402
+from det_fixture import random_detector  # noqa: E402
 
-torch.manual_seed(11)
-src = det_model.Detector()
-with torch.no_grad():
-    for m in src.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):
-            m.weight.uniform_(0.5, 1.5)
-            m.bias.uniform_(-0.2, 0.2)
-            m.running_mean.uniform_(-0.3, 0.3)
-            m.running_var.uniform_(0.5, 2.0)
-    for h in src.heads:  # the prior-init heads would make every output ~constant
-        h.weight.normal_(0, 0.5)
-src.eval()
+src = random_detector(11)
 WIDE = ((16, 40, 64, 192, 256), 64)
 x = torch.randn(2, 3, 64, 96)
 with torch.no_grad():
