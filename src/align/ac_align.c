@@ -10,7 +10,7 @@
  * chips is left-right symmetric; mirroring also cancels the detector's own
  * horizontal landmark bias, about -9 px at this face size). */
 const float AC_ALIGN_TEMPLATE[10] = {
-    62.1f, 56.8f, 137.9f, 56.8f, 100.0f, 101.2f, 66.5f, 138.7f, 133.5f, 138.7f,
+    61.6f, 57.6f, 138.4f, 57.6f, 100.0f, 102.1f, 65.1f, 139.6f, 134.9f, 139.6f,
 };
 
 int ac_align_similarity(const float *src, const float *dst, int n, float m[4])
