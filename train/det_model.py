@@ -162,9 +162,9 @@ def widen(src, dst, noise=0.05, seed=0):
     is at least as wide everywhere (Net2WiderNet, Chen et al. 2016): each new
     channel copies a randomly chosen old channel of its space, and every
     weight that reads a copied channel is split evenly between the original
-    and its copies, so dst computes src's outputs. Copies keep every
-    activation live (random filters on post-ReLU inputs leave about half
-    dead). noise (relative to each filter's spread) on the copies' own
+    and its copies, so dst computes src's outputs. Copies start as live as
+    their originals; fresh random filters on post-ReLU inputs left 44 % of
+    the new context channels dead in a first version. noise (relative to each filter's spread) on the copies' own
     filters breaks the symmetry, which even an uneven split would not under
     Adam's scale-free steps; with noise=0 the outputs match exactly."""
     if len(dst.width) != len(src.width) or any(
