@@ -81,13 +81,16 @@ def _crop_resize(img, x0, y0, side, scale, out):
     return canvas
 
 
-def _window_around(box, side, rng):
-    """Top-left corner of a random square window of `side` image pixels that
-    holds the face box (or, when the face is larger, lies inside it)."""
+def _crop_around(box, size, target, out, rng):
+    """A crop that scales a face of `size` px to `target` px: -> (scale, side,
+    x0, y0), a random square window of `side` image pixels that holds the face
+    box (or, when the face is larger, lies inside it)."""
+    scale = float(np.clip(target / size, 0.2, 4.0))
+    side = out / scale
     bx, by, bw, bh = box
     lo_x, hi_x = bx + bw - side, bx
     lo_y, hi_y = by + bh - side, by
-    return (rng.uniform(min(lo_x, hi_x), max(lo_x, hi_x)),
+    return (scale, side, rng.uniform(min(lo_x, hi_x), max(lo_x, hi_x)),
             rng.uniform(min(lo_y, hi_y), max(lo_y, hi_y)))
 
 
@@ -107,9 +110,7 @@ def augment(img, boxes, ldm, rng, out=320, zoom=0.0):
         # Measured (models/README.md): raises recall, not precision.
         i = big[rng.integers(len(big))]
         target = float(np.exp(rng.uniform(*np.log(ZOOM_SIZES))))
-        scale = float(np.clip(target / sizes[i], 0.2, 4.0))
-        side = out / scale
-        x0, y0 = _window_around(boxes[i], side, rng)
+        scale, side, x0, y0 = _crop_around(boxes[i], sizes[i], target, out, rng)
     elif len(cand) and rng.random() < 0.6:
         # PyramidBox data-anchor-sampling: rescale a random face to a random
         # anchor size no larger than one step above its own nearest anchor.
@@ -117,9 +118,7 @@ def augment(img, boxes, ldm, rng, out=320, zoom=0.0):
         near = int(np.argmin(np.abs(np.array(DAS_SIZES) - sizes[i])))
         target = DAS_SIZES[rng.integers(0, min(near + 1, len(DAS_SIZES) - 1) + 1)]
         target *= 2 ** rng.uniform(-0.5, 0.5)
-        scale = float(np.clip(target / sizes[i], 0.2, 4.0))
-        side = out / scale
-        x0, y0 = _window_around(boxes[i], side, rng)
+        scale, side, x0, y0 = _crop_around(boxes[i], sizes[i], target, out, rng)
     else:
         side = rng.uniform(0.3, 1.0) * max(h, w)
         scale = out / side

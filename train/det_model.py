@@ -191,13 +191,10 @@ def widen(src, dst, noise=0.05, seed=0):
         w = s.weight[gout]
         if not depthwise:
             if sin.endswith(".cat"):  # the heads read three concatenated branches
+                h, q = src.fpn // 2, src.fpn // 4
                 c = sin[:-4]
-                parts, off = [], 0
-                for b in ("h", "q2", "q3"):
-                    g = grow[c + "." + b]
-                    parts.append(g + off)
-                    off += {"h": src.fpn // 2}.get(b, src.fpn // 4)
-                gin = torch.cat(parts)
+                gin = torch.cat([grow[c + ".h"], grow[c + ".q2"] + h,
+                                 grow[c + ".q3"] + h + q])
             else:
                 gin = (torch.arange(s.in_channels) if sin == "rgb"
                        else mapping(sin, s.in_channels, d.in_channels))
