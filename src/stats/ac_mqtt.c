@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifdef AC_HAVE_MOSQUITTO
 #include <mosquitto.h>
@@ -14,6 +15,11 @@ struct ac_mqtt {
     struct mosquitto *mosq;
 #endif
     char prefix[128];
+    char host[256];
+    int port, keepalive_s;
+    int started;        /* connect_async accepted host and port */
+    int retry_delay_s;  /* doubles per failed try, up to 30 s */
+    double next_try_s;  /* CLOCK_MONOTONIC */
     uint64_t dropped;
 };
 
@@ -57,28 +63,51 @@ int ac_mqtt_parse_address(const char *spec, char *buf, int buf_size, struct ac_m
 }
 
 #ifdef AC_HAVE_MOSQUITTO
-/* Runs on libmosquitto's thread; touches only the immutable prefix. */
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Called from inside mosquitto_loop, i.e. on the caller's thread. */
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
-    const struct ac_mqtt *m = obj;
+    struct ac_mqtt *m = obj;
     if (rc == 0) {
         char topic[160];
         snprintf(topic, sizeof(topic), "%s/online", m->prefix);
         mosquitto_publish(mosq, NULL, topic, 1, "1", 0, true);
+        m->retry_delay_s = 1;
     }
+}
+
+/* Non-blocking (re)connect; a failure only moves the next try back. */
+static void try_connect(struct ac_mqtt *m, double now)
+{
+    m->next_try_s = now + m->retry_delay_s;
+    m->retry_delay_s = m->retry_delay_s * 2 > 30 ? 30 : m->retry_delay_s * 2;
+    if (m->started)
+        mosquitto_reconnect_async(m->mosq);
+    else if (mosquitto_connect_async(m->mosq, m->host, m->port, m->keepalive_s) != MOSQ_ERR_INVAL)
+        m->started = 1; /* later tries reuse host and port */
 }
 #endif
 
 int ac_mqtt_start(struct ac_mqtt **out, const struct ac_mqtt_settings *s)
 {
     if (!s->host || !s->prefix || !*s->prefix || strlen(s->prefix) >= sizeof(((struct ac_mqtt *)0)->prefix) ||
-        strpbrk(s->prefix, "#+"))
+        strpbrk(s->prefix, "#+") || strlen(s->host) >= sizeof(((struct ac_mqtt *)0)->host))
         return -EINVAL;
 #ifdef AC_HAVE_MOSQUITTO
     struct ac_mqtt *m = calloc(1, sizeof(*m));
     if (!m)
         return -ENOMEM;
     snprintf(m->prefix, sizeof(m->prefix), "%s", s->prefix);
+    snprintf(m->host, sizeof(m->host), "%s", s->host);
+    m->port = s->port ? s->port : 1883;
+    m->keepalive_s = s->keepalive_s ? s->keepalive_s : 30;
+    m->retry_delay_s = 1;
     mosquitto_lib_init();
     int ret = 0;
     m->mosq = mosquitto_new(NULL, true, m);
@@ -86,19 +115,15 @@ int ac_mqtt_start(struct ac_mqtt **out, const struct ac_mqtt_settings *s)
         ret = -ENOMEM;
         goto fail;
     }
-    mosquitto_reconnect_delay_set(m->mosq, 1, 30, true);
     mosquitto_connect_callback_set(m->mosq, on_connect);
     /* A consumer that vanishes without DISCONNECT shows up as offline. */
     char topic[160];
     snprintf(topic, sizeof(topic), "%s/online", m->prefix);
     mosquitto_will_set(m->mosq, topic, 1, "0", 0, true);
-    int rc = mosquitto_loop_start(m->mosq);
-    if (rc == MOSQ_ERR_SUCCESS)
-        rc = mosquitto_connect_async(m->mosq, s->host, s->port ? s->port : 1883,
-                                     s->keepalive_s ? s->keepalive_s : 30);
-    /* An unreachable broker at start is fine: the loop thread keeps retrying. */
-    if (rc != MOSQ_ERR_SUCCESS && rc != MOSQ_ERR_ERRNO) {
-        ret = rc == MOSQ_ERR_INVAL ? -EINVAL : -EIO;
+    /* An unreachable broker at start is fine: ac_mqtt_poll keeps retrying. */
+    try_connect(m, mono_s());
+    if (!m->started) {
+        ret = -EINVAL;
         goto fail;
     }
     *out = m;
@@ -109,6 +134,19 @@ fail:
 #else
     (void)out;
     return -ENOTSUP;
+#endif
+}
+
+void ac_mqtt_poll(struct ac_mqtt *m)
+{
+#ifdef AC_HAVE_MOSQUITTO
+    if (mosquitto_loop(m->mosq, 0, 1) == MOSQ_ERR_SUCCESS)
+        return;
+    double now = mono_s();
+    if (now >= m->next_try_s)
+        try_connect(m, now);
+#else
+    (void)m;
 #endif
 }
 
@@ -142,7 +180,10 @@ void ac_mqtt_stop(struct ac_mqtt *m)
         snprintf(topic, sizeof(topic), "%s/online", m->prefix);
         mosquitto_publish(m->mosq, NULL, topic, 1, "0", 0, true);
         mosquitto_disconnect(m->mosq);
-        mosquitto_loop_stop(m->mosq, false);
+        /* Flush what is queued; the loop fails once the socket is closed.
+         * Bounded, so a stalled broker cannot hold up the exit. */
+        for (int i = 0; i < 50 && mosquitto_loop(m->mosq, 20, 1) == MOSQ_ERR_SUCCESS; i++)
+            ;
         mosquitto_destroy(m->mosq);
     }
     mosquitto_lib_cleanup();

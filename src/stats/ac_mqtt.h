@@ -1,7 +1,7 @@
 /* Optional MQTT publishing of counted visits and periodic totals through
- * libmosquitto. The library's own network thread owns the socket and its
- * outgoing queue; we only hand it finished messages (QoS 0: a broker that is
- * down costs messages, never memory or a stalled consumer). */
+ * libmosquitto, driven from the caller's loop (ac_mqtt_poll): no library
+ * thread, so stopping never waits on its reconnect back-off. QoS 0: a broker
+ * that is down costs messages, never memory or a stalled consumer. */
 #ifndef AC_MQTT_H
 #define AC_MQTT_H
 
@@ -16,9 +16,14 @@ struct ac_mqtt_settings {
 
 struct ac_mqtt;
 
-/* Connects in the background and keeps reconnecting. -ENOTSUP without
- * libmosquitto, -EINVAL for bad settings. */
+/* Starts a non-blocking connect. -ENOTSUP without libmosquitto, -EINVAL
+ * for bad settings. */
 int ac_mqtt_start(struct ac_mqtt **out, const struct ac_mqtt_settings *s);
+
+/* Moves queued bytes, answers keep-alives and, while the broker is
+ * unreachable, retries with back-off (1 s doubling to 30 s). Never blocks
+ * beyond a host-name lookup; call it every few tens of milliseconds. */
+void ac_mqtt_poll(struct ac_mqtt *m);
 
 /* Publishes payload on "<prefix>/<subtopic>". 0, or -ENOTCONN while the
  * broker is unreachable (the message is dropped and counted). */
@@ -28,6 +33,7 @@ uint64_t ac_mqtt_dropped(const struct ac_mqtt *m);
 /* Parses "host", "host:port" or "[v6addr]:port" into s->host (a copy in buf). */
 int ac_mqtt_parse_address(const char *spec, char *buf, int buf_size, struct ac_mqtt_settings *s);
 
+/* Publishes offline, disconnects, flushes for at most ~1 s, frees. */
 void ac_mqtt_stop(struct ac_mqtt *m);
 
 #endif

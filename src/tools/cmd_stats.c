@@ -445,6 +445,8 @@ static int run(struct stats_ctx *s)
                 check_writer(s); /* a dead writer's open tracks count now */
             break;
         }
+        if (s->mqtt)
+            ac_mqtt_poll(s->mqtt);
         if (s->mqtt && now - last_mqtt >= (double)s->o.mqtt_every_s) {
             mqtt_totals(s);
             last_mqtt = now;

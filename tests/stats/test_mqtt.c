@@ -1,7 +1,9 @@
 /* agecam stats --mqtt against a minimal MQTT 3.1.1 broker written here
  * (loopback, random port): CONNECT with a last-will, the retained online
  * flag, one message per counted visit, retained totals, and a clean
- * goodbye; then a broker that is down must not stop the counting.
+ * goodbye; then a broker that is down must not stop the counting, one that
+ * comes up late is found by the retries, and one that never answers CONNECT
+ * must not hold up the exit.
  * usage: test_mqtt AGECAM */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -132,7 +134,7 @@ static pid_t spawn(const char *agecam, const char *ring, const char *state, cons
         const char *args[] = {agecam, "stats", "--follow", "--ring", ring, "--state", state, "--mqtt", broker,
                               "--mqtt-prefix", "agecam-test", "--mqtt-every", "1", "--min-dwell", "1s",
                               "--json", "--exit-on-idle", "1", NULL};
-        if (out && !freopen(out, "w", stdout))
+        if (!freopen(out ? out : "/dev/null", "w", stdout))
             _exit(126);
         if (!out)
             args[16] = NULL; /* the broker test ends with SIGTERM instead */
@@ -213,6 +215,50 @@ int main(int argc, char **argv)
     CHECK(f && fread(buf, 1, sizeof(buf) - 1, f) > 0);
     fclose(f);
     CHECK(strstr(buf, "\"visitors_total\":3"));
+
+    /* Late broker: the port refuses (bound, not listening) until listen(). */
+    int late = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in la = {.sin_family = AF_INET};
+    la.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    alen = sizeof(la);
+    CHECK(bind(late, (struct sockaddr *)&la, sizeof(la)) == 0);
+    CHECK(getsockname(late, (struct sockaddr *)&la, &alen) == 0);
+    snprintf(broker, sizeof(broker), "127.0.0.1:%u", ntohs(la.sin_port));
+    pid = spawn(argv[1], name, state, broker, NULL);
+    usleep(1500 * 1000); /* at least one refused try and one back-off */
+    CHECK(listen(late, 4) == 0);
+    pfd.fd = late;
+    CHECK(poll(&pfd, 1, 10000) == 1); /* retries come at 1, 3, 7 s */
+    c = accept(late, NULL, NULL);
+    CHECK(c >= 0);
+    CHECK(read_packet(c, &pk) == 0 && pk.type == 1);
+    CHECK(write(c, connack, 4) == 4);
+    expect_publish(c, "agecam-test/online", &pk);
+    CHECK(pk.payload_len == 1 && pk.payload[0] == '1');
+    kill(pid, SIGTERM);
+    expect_publish(c, "agecam-test/online", &pk);
+    CHECK(pk.payload_len == 1 && pk.payload[0] == '0');
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(c);
+    close(late);
+
+    /* Stalled broker: the kernel completes the handshake, nobody answers. */
+    int mute = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in ma = {.sin_family = AF_INET};
+    ma.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    alen = sizeof(ma);
+    CHECK(bind(mute, (struct sockaddr *)&ma, sizeof(ma)) == 0 && listen(mute, 4) == 0);
+    CHECK(getsockname(mute, (struct sockaddr *)&ma, &alen) == 0);
+    snprintf(broker, sizeof(broker), "127.0.0.1:%u", ntohs(ma.sin_port));
+    publish_track(w, 5, 50, 1700000300, 20);
+    pid = spawn(argv[1], name, state, broker, out);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(mute);
+    f = fopen(out, "r");
+    memset(buf, 0, sizeof(buf));
+    CHECK(f && fread(buf, 1, sizeof(buf) - 1, f) > 0);
+    fclose(f);
+    CHECK(strstr(buf, "\"visitors_total\":4"));
 
     ac_ring_unlink(name);
     ac_ring_destroy(w);
