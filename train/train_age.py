@@ -159,6 +159,8 @@ def main():
     ap.add_argument("--init", help="start from this checkpoint's weights (e.g. train/checkpoints/"
                     "smlf-full-best.pt) with a fresh optimizer and schedule; ignored when --out "
                     "already holds last.pt (resume)")
+    ap.add_argument("--init66", help="with --aux66 and a wide --init: take the 66-class head from this "
+                    "checkpoint (same backbone, e.g. the best66.pt of the run that made --init)")
     ap.add_argument("--teacher", help="distil this checkpoint (any variant, same class count)")
     ap.add_argument("--kd", type=float, default=0.5, help="weight of the teacher term (with --teacher)")
     a = ap.parse_args()
@@ -216,6 +218,11 @@ def main():
         model.load_state_dict(smlf.widen_head(s["model"], a.classes))
         if aux is not None and smlf.checkpoint_classes(s) == smlf.NUM_CLASSES:
             aux.load_state_dict({"weight": s["model"]["fc.weight"], "bias": s["model"]["fc.bias"]})
+        if aux is not None and a.init66:
+            s66 = torch.load(a.init66)["model"]
+            if any(not torch.equal(v, s66[k]) for k, v in s["model"].items() if not k.startswith("fc.")):
+                raise SystemExit(f"--init66 {a.init66} has another backbone than --init {a.init}")
+            aux.load_state_dict({"weight": s66["fc.weight"], "bias": s66["fc.bias"]})
         print(f"initialised from {a.init}", flush=True)
     log = open(os.path.join(a.out, "log.jsonl"), "a")
     for epoch in range(start_epoch, a.epochs):
