@@ -184,7 +184,9 @@ static int d_read(void *priv, int timeout_ms, struct ac_frame *dst)
         atomic_fetch_add(&d->ctr->corrupt, 1);
         return -EAGAIN;
     }
-    dst->ts_ns = ac_capture_now_ns();
+    /* not real time: the folder's own clock (frame k at k periods), so the
+     * tracker sees the motion per frame whatever the processing speed */
+    dst->ts_ns = d->set.realtime ? ac_capture_now_ns() : d->t0 + (int64_t)(d->count - 1) * d->period_ns;
     dst->src_seq = (uint32_t)i;
     return 0;
 }

@@ -244,7 +244,7 @@ static int f_read(void *priv, int timeout_ms, struct ac_frame *dst)
         atomic_fetch_add(&f->ctr->corrupt, 1);
         return rc == -ENOMEM ? rc : -EAGAIN;
     }
-    dst->ts_ns = f->set.realtime ? due : ac_capture_now_ns();
+    dst->ts_ns = due; /* not real time: the clip's own clock from its start */
     dst->src_seq = f->count++;
     return 0;
 }

@@ -38,7 +38,8 @@ struct ac_capture_settings {
     int nprefer;         /* 0 = MJPEG, YUYV, NV12 */
     int buffers;         /* V4L2 mmap buffers */
     int pool;            /* RGB frames in the pool: producer + slot + consumer holds */
-    int realtime;        /* files/dirs: 1 = at the source's own pace, 0 = as fast as possible */
+    int realtime;        /* files/dirs: 1 = at the source's own pace, 0 = as fast as read, stamped
+                          * with the source's clock (frame k of a dir: at k / fps) */
     int loop;            /* files/dirs: start over at the end instead of ending */
     int retry_min_ms, retry_max_ms; /* reopen backoff after device loss */
     int stall_ms;        /* no usable frame for this long counts as device loss */

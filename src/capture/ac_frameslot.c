@@ -7,7 +7,8 @@
 
 struct ac_frameslot {
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    pthread_cond_t cond;  /* a frame arrived, or closed */
+    pthread_cond_t space; /* the slot was emptied */
     struct ac_frame *frame;
     int closed;
     struct ac_frameslot_stats st;
@@ -24,6 +25,7 @@ int ac_frameslot_create(struct ac_frameslot **out)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cond, &ca);
+    pthread_cond_init(&s->space, &ca);
     pthread_condattr_destroy(&ca);
     *out = s;
     return 0;
@@ -35,6 +37,7 @@ void ac_frameslot_destroy(struct ac_frameslot *s)
         return;
     ac_frame_unref(s->frame);
     pthread_cond_destroy(&s->cond);
+    pthread_cond_destroy(&s->space);
     pthread_mutex_destroy(&s->lock);
     free(s);
 }
@@ -53,7 +56,7 @@ void ac_frameslot_publish(struct ac_frameslot *s, struct ac_frame *f)
     ac_frame_unref(old);
 }
 
-int ac_frameslot_take(struct ac_frameslot *s, int timeout_ms, struct ac_frame **out)
+static struct timespec deadline(int timeout_ms)
 {
     struct timespec dl;
     clock_gettime(CLOCK_MONOTONIC, &dl);
@@ -65,6 +68,29 @@ int ac_frameslot_take(struct ac_frameslot *s, int timeout_ms, struct ac_frame **
             dl.tv_nsec -= 1000000000L;
         }
     }
+    return dl;
+}
+
+int ac_frameslot_publish_wait(struct ac_frameslot *s, struct ac_frame *f, int timeout_ms)
+{
+    struct timespec dl = deadline(timeout_ms);
+    int rc = 0;
+    pthread_mutex_lock(&s->lock);
+    while (s->frame && rc == 0)
+        rc = timeout_ms > 0 ? pthread_cond_timedwait(&s->space, &s->lock, &dl) : ETIMEDOUT;
+    if (!s->frame) {
+        s->frame = f;
+        s->st.published++;
+        pthread_cond_signal(&s->cond);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return -rc;
+}
+
+int ac_frameslot_take(struct ac_frameslot *s, int timeout_ms, struct ac_frame **out)
+{
+    struct timespec dl = deadline(timeout_ms);
     int rc = 0;
     *out = NULL;
     pthread_mutex_lock(&s->lock);
@@ -80,6 +106,7 @@ int ac_frameslot_take(struct ac_frameslot *s, int timeout_ms, struct ac_frame **
         *out = s->frame;
         s->frame = NULL;
         s->st.taken++;
+        pthread_cond_signal(&s->space);
         rc = 0;
     } else {
         rc = s->closed ? EPIPE : ETIMEDOUT;

@@ -24,6 +24,11 @@ int ac_frameslot_create(struct ac_frameslot **out);
 void ac_frameslot_destroy(struct ac_frameslot *s);
 /* Takes over the caller's reference to f. */
 void ac_frameslot_publish(struct ac_frameslot *s, struct ac_frame *f);
+/* The lossless handoff, for sources that can wait (files and folders played
+ * as fast as the pipeline takes them): waits up to timeout_ms (> 0) for the
+ * slot to be empty, then publishes. -ETIMEDOUT: nothing published, f is
+ * still the caller's (who checks for a stop and tries again). */
+int ac_frameslot_publish_wait(struct ac_frameslot *s, struct ac_frame *f, int timeout_ms);
 /* The newest frame (caller owns one reference), waiting up to timeout_ms
  * (-1 = forever). -ETIMEDOUT when none came, -EPIPE once the slot is closed
  * and empty. */

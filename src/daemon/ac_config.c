@@ -28,7 +28,9 @@ const struct ac_option ac_options[] = {
       "camera pixel formats, best first (\"MJPG,YUYV\"), or auto"),
     I("camera", "id", camera.id, "0", 0, 65535, NULL, "camera number written into every record"),
     B("camera", "loop", camera.loop, "false", "file:/dir: sources start over at the end"),
-    B("camera", "realtime", camera.realtime, "true", "file:/dir: sources play at their own pace"),
+    B("camera", "realtime", camera.realtime, "true",
+      "file:/dir: sources play at their own pace (a slow pipeline drops frames, as with a camera); "
+      "false: every frame, as fast as the pipeline takes them, stamped with the source's own clock"),
     B("camera", "wait_for_device", camera.wait_for_device, "true",
       "start even when the camera is absent and pick it up when it appears"),
 

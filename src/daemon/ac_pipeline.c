@@ -91,6 +91,7 @@ struct ac_pipeline {
     uint64_t next_id_after;
     int64_t real_minus_mono;
     int64_t gap_wait_ns;
+    int lossless; /* file:/dir: with camera.realtime off: stages wait, nothing is dropped */
 };
 
 static int64_t mono_ns(void)
@@ -142,7 +143,16 @@ static void *capture_main(void *arg)
         atomic_store(&s->waiting, 0);
         if (rc == 0) {
             int64_t t0 = mono_ns();
-            ac_frameslot_publish(p->slot, f);
+            if (p->lossless) {
+                atomic_store(&s->waiting, 1); /* on the detector: idle, not stalled */
+                while ((rc = ac_frameslot_publish_wait(p->slot, f, 200)) == -ETIMEDOUT && !atomic_load(&p->stop))
+                    ;
+                atomic_store(&s->waiting, 0);
+                if (rc)
+                    ac_frame_unref(f);
+            } else {
+                ac_frameslot_publish(p->slot, f);
+            }
             stage_done_item(s, t0);
         } else if (rc == -ENODATA) {
             ac_info("source %s ended", p->cfg.camera.source);
@@ -164,6 +174,22 @@ static void producer_done(struct ac_pipeline *p)
 {
     if (atomic_fetch_sub(&p->producers, 1) == 1)
         ac_queue_close(p->res_q);
+}
+
+/* Lossless mode waits for room (idle, not stalled) until a stop; otherwise
+ * a full queue drops its oldest job into *old (when given) and returns 1. */
+static int push_job(struct ac_pipeline *p, struct stage *s, struct ac_queue *q, const struct job *j, struct job *old)
+{
+    if (p->lossless) {
+        int rc;
+        atomic_store(&s->waiting, 1);
+        while ((rc = ac_queue_push_wait(q, j, 200)) == -ETIMEDOUT && !atomic_load(&p->stop))
+            ;
+        atomic_store(&s->waiting, 0);
+        if (rc != -ETIMEDOUT)
+            return rc;
+    }
+    return ac_queue_push(q, j, old);
 }
 
 static void *detect_main(void *arg)
@@ -203,10 +229,10 @@ static void *detect_main(void *arg)
         if (j->n == 0) {
             ac_frame_unref(f);
             j->frame = NULL;
-            ac_queue_push(p->res_q, j, NULL);
+            push_job(p, s, p->res_q, j, NULL);
         } else {
             j->frame = f;
-            if (ac_queue_push(p->age_q, j, old) == 1) {
+            if (push_job(p, s, p->age_q, j, old) == 1) {
                 /* the age stage is behind: the oldest job skips it but its
                  * boxes still reach the tracker */
                 ac_frame_unref(old->frame);
@@ -273,7 +299,7 @@ static void *worker_main(void *arg)
         }
         ac_frame_unref(f);
         j->frame = NULL;
-        ac_queue_push(p->res_q, j, NULL);
+        push_job(p, s, p->res_q, j, NULL);
         stage_done_item(s, t0);
         maybe_stall(p, AC_STAGE_AGE, s);
     }
@@ -598,6 +624,8 @@ int ac_pipeline_start(struct ac_pipeline *p, char *err, size_t errlen)
     cs.fps = c->camera.fps;
     cs.loop = c->camera.loop;
     cs.realtime = c->camera.realtime;
+    p->lossless = !c->camera.realtime &&
+                  (!strncmp(c->camera.source, "dir:", 4) || !strncmp(c->camera.source, "file:", 5));
     cs.wait_for_device = c->camera.wait_for_device && c->camera.width > 0;
     /* every frame a stage may hold at once: producer, slot, detector, the
      * age queue, one per worker */

@@ -8,7 +8,8 @@
 
 struct ac_queue {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv;    /* an item arrived, or closed */
+    pthread_cond_t space; /* an item left */
     unsigned char *items;
     size_t item_size;
     int capacity, head, count, closed;
@@ -36,6 +37,7 @@ int ac_queue_create(struct ac_queue **out, int capacity, size_t item_size)
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&q->cv, &ca);
+    pthread_cond_init(&q->space, &ca);
     pthread_condattr_destroy(&ca);
     *out = q;
     return 0;
@@ -46,6 +48,7 @@ void ac_queue_destroy(struct ac_queue *q)
     if (!q)
         return;
     pthread_cond_destroy(&q->cv);
+    pthread_cond_destroy(&q->space);
     pthread_mutex_destroy(&q->mu);
     free(q->items);
     free(q);
@@ -80,18 +83,44 @@ int ac_queue_push(struct ac_queue *q, const void *item, void *dropped)
     return rc;
 }
 
+static void deadline(struct timespec *dl, int timeout_ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, dl);
+    dl->tv_sec += timeout_ms / 1000;
+    dl->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (dl->tv_nsec >= 1000000000L) {
+        dl->tv_sec++;
+        dl->tv_nsec -= 1000000000L;
+    }
+}
+
+int ac_queue_push_wait(struct ac_queue *q, const void *item, int timeout_ms)
+{
+    struct timespec dl;
+    deadline(&dl, timeout_ms);
+    pthread_mutex_lock(&q->mu);
+    while (q->count == q->capacity && !q->closed)
+        if (pthread_cond_timedwait(&q->space, &q->mu, &dl) == ETIMEDOUT && q->count == q->capacity) {
+            pthread_mutex_unlock(&q->mu);
+            return -ETIMEDOUT;
+        }
+    if (q->closed) {
+        pthread_mutex_unlock(&q->mu);
+        return -EPIPE;
+    }
+    memcpy(slot(q, q->count), item, q->item_size);
+    q->count++;
+    q->pushed++;
+    pthread_cond_signal(&q->cv);
+    pthread_mutex_unlock(&q->mu);
+    return 0;
+}
+
 int ac_queue_pop(struct ac_queue *q, void *item, int timeout_ms)
 {
     struct timespec dl;
-    if (timeout_ms >= 0) {
-        clock_gettime(CLOCK_MONOTONIC, &dl);
-        dl.tv_sec += timeout_ms / 1000;
-        dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-        if (dl.tv_nsec >= 1000000000L) {
-            dl.tv_sec++;
-            dl.tv_nsec -= 1000000000L;
-        }
-    }
+    if (timeout_ms >= 0)
+        deadline(&dl, timeout_ms);
     pthread_mutex_lock(&q->mu);
     while (q->count == 0 && !q->closed) {
         int e = timeout_ms < 0 ? pthread_cond_wait(&q->cv, &q->mu)
@@ -109,6 +138,7 @@ int ac_queue_pop(struct ac_queue *q, void *item, int timeout_ms)
     q->head = (q->head + 1) % q->capacity;
     q->count--;
     q->popped++;
+    pthread_cond_signal(&q->space);
     pthread_mutex_unlock(&q->mu);
     return 0;
 }
@@ -118,6 +148,7 @@ void ac_queue_close(struct ac_queue *q)
     pthread_mutex_lock(&q->mu);
     q->closed = 1;
     pthread_cond_broadcast(&q->cv);
+    pthread_cond_broadcast(&q->space);
     pthread_mutex_unlock(&q->mu);
 }
 

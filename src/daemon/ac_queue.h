@@ -2,7 +2,8 @@
  * values copied in and out of storage allocated once at creation. A full
  * queue drops its OLDEST item so the consumer always works on fresh data;
  * the dropped item is handed back to the producer (it may hold a frame
- * reference to release) and counted. */
+ * reference to release) and counted. ac_queue_push_wait is the lossless
+ * alternative, for inputs that can wait (files played as fast as read). */
 #ifndef AC_QUEUE_H
 #define AC_QUEUE_H
 
@@ -25,6 +26,10 @@ void ac_queue_destroy(struct ac_queue *q);
  * is copied to *dropped when dropped is not NULL), 0 otherwise, -EPIPE when
  * the queue is closed (item not queued). */
 int ac_queue_push(struct ac_queue *q, const void *item, void *dropped);
+
+/* The lossless push: waits up to timeout_ms (> 0) for room instead of
+ * dropping. 0, -ETIMEDOUT (not queued), or -EPIPE when closed. */
+int ac_queue_push_wait(struct ac_queue *q, const void *item, int timeout_ms);
 
 /* Waits up to timeout_ms (-1 = forever) for an item. 0 with the item,
  * -ETIMEDOUT, or -EPIPE once the queue is closed and empty. */

@@ -1,6 +1,7 @@
 /* Latest-frame handoff under a slow consumer: the producer never blocks,
  * the consumer always gets the newest frame, old ones are dropped and
- * counted, and every frame returns to the pool. */
+ * counted, and every frame returns to the pool. Then the lossless handoff
+ * (publish_wait): the same slow consumer gets every frame, in order. */
 #include <errno.h>
 #include <pthread.h>
 #include <time.h>
@@ -19,6 +20,28 @@ static void sleep_ms(int ms)
 {
     struct timespec t = {ms / 1000, (long)(ms % 1000) * 1000000};
     nanosleep(&t, NULL);
+}
+
+static int wait_errors;
+
+static void *lossless_producer(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 40; i++) {
+        struct ac_frame *f = ac_framepool_get(pool);
+        if (!f) {
+            no_frame++;
+            continue;
+        }
+        f->seq = (uint64_t)i;
+        int rc;
+        while ((rc = ac_frameslot_publish_wait(slot, f, 5)) == -ETIMEDOUT)
+            ;
+        if (rc)
+            wait_errors++;
+    }
+    ac_frameslot_close(slot);
+    return NULL;
 }
 
 static void *producer(void *arg)
@@ -76,6 +99,39 @@ int main(void)
     CHECK(taken < N_PRODUCED / 3);
     /* slot + consumer hold at most 2 of 3 frames: the producer never starves */
     CHECK_EQ(no_frame, 0);
+    CHECK_EQ(ac_framepool_free_count(pool), 3);
+
+    /* lossless: a consumer 25 ms per frame, a producer that would go at 5 ms
+     * per timeout: every frame arrives, none is dropped */
+    ac_frameslot_destroy(slot);
+    CHECK_EQ(ac_frameslot_create(&slot), 0);
+    pthread_create(&th, NULL, lossless_producer, NULL);
+    taken = 0;
+    last = -1;
+    while ((rc = ac_frameslot_take(slot, 1000, &f)) == 0) {
+        if ((long long)f->seq != last + 1)
+            monotonic = 0;
+        last = (long long)f->seq;
+        taken++;
+        sleep_ms(10);
+        ac_frame_unref(f);
+    }
+    pthread_join(th, NULL);
+    ac_frameslot_get_stats(slot, &st);
+    CHECK_EQ(rc, -EPIPE);
+    CHECK(monotonic);
+    CHECK_EQ(taken, 40);
+    CHECK_EQ(st.dropped, 0);
+    CHECK_EQ(wait_errors, 0);
+    CHECK_EQ(no_frame, 0);
+    /* a full slot times out and leaves the frame with the caller */
+    struct ac_frame *x = ac_framepool_get(pool), *y = ac_framepool_get(pool);
+    CHECK_EQ(ac_frameslot_publish_wait(slot, x, 10), 0);
+    CHECK_EQ(ac_frameslot_publish_wait(slot, y, 10), -ETIMEDOUT);
+    ac_frame_unref(y);
+    CHECK_EQ(ac_frameslot_take(slot, 0, &f), 0);
+    CHECK(f == x);
+    ac_frame_unref(f);
     CHECK_EQ(ac_framepool_free_count(pool), 3);
 
     /* a frame left in the slot at destroy goes back to the pool; the pool

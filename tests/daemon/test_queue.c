@@ -107,10 +107,66 @@ static void test_threads(void)
     ac_queue_destroy(gq);
 }
 
+/* Lossless: a producer that waits for room loses nothing and keeps order. */
+static void *lossless_producer(void *arg)
+{
+    (void)arg;
+    struct item it = {0};
+    for (uint64_t i = 1; i <= N / 10; i++) {
+        it.seq = i;
+        int rc;
+        while ((rc = ac_queue_push_wait(gq, &it, 100)) == -ETIMEDOUT)
+            ;
+        if (rc)
+            order_errors++;
+    }
+    ac_queue_close(gq);
+    return NULL;
+}
+
+static void test_push_wait(void)
+{
+    struct ac_queue *q;
+    struct item it = {.seq = 1}, out;
+    CHECK(ac_queue_create(&q, 2, sizeof(struct item)) == 0);
+    CHECK(ac_queue_push_wait(q, &it, 10) == 0);
+    it.seq = 2;
+    CHECK(ac_queue_push_wait(q, &it, 10) == 0);
+    double t0 = now_ms();
+    it.seq = 3;
+    CHECK(ac_queue_push_wait(q, &it, 50) == -ETIMEDOUT); /* full: waits, then gives up */
+    CHECK(now_ms() - t0 >= 45);
+    CHECK(ac_queue_pop(q, &out, 0) == 0 && out.seq == 1);
+    CHECK(ac_queue_push_wait(q, &it, 50) == 0);
+    struct ac_queue_stats st;
+    ac_queue_get_stats(q, &st);
+    CHECK(st.dropped == 0 && st.pushed == 3 && st.depth == 2);
+    ac_queue_close(q);
+    CHECK(ac_queue_push_wait(q, &it, 50) == -EPIPE);
+    ac_queue_destroy(q);
+
+    CHECK(ac_queue_create(&gq, 2, sizeof(struct item)) == 0);
+    got = order_errors = 0;
+    pthread_t th;
+    pthread_create(&th, NULL, lossless_producer, NULL);
+    uint64_t last = 0;
+    while (ac_queue_pop(gq, &out, -1) == 0) {
+        if (out.seq != last + 1)
+            order_errors++;
+        last = out.seq;
+        got++;
+    }
+    pthread_join(th, NULL);
+    ac_queue_get_stats(gq, &st);
+    CHECK(got == N / 10 && st.dropped == 0 && order_errors == 0);
+    ac_queue_destroy(gq);
+}
+
 int main(void)
 {
     test_basic();
     test_threads();
+    test_push_wait();
     if (failures)
         fprintf(stderr, "%d checks failed\n", failures);
     return failures ? 1 : 0;

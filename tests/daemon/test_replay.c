@@ -5,7 +5,9 @@
  * (with a queue of one, so the drop paths run), reordering, tracker, ring.
  * Checks: two stable tracks (one briefly missing from the boxes), gap-free
  * sequence numbers, ages in range, motion in the boxes; the same with the
- * detector on every third frame; no crop on disk unless save_crops.
+ * detector on every third frame; no crop on disk unless save_crops. Those
+ * runs play the frames losslessly (camera.realtime=false); the slow-age run
+ * plays them in real time and must drop.
  * usage: test_replay AGECAMD PORTRAIT AGE_MODEL */
 #include "daemon_harness.h"
 
@@ -69,7 +71,7 @@ static int make_frames(const char *portrait)
     return 0;
 }
 
-static void run(const char *tag, struct ring_run *rr, const char *extra1, const char *extra2)
+static void run(const char *tag, struct ring_run *rr, const char *realtime, const char *extra1, const char *extra2)
 {
     char src[160], ring[64], ringset[96], boxset[200];
     snprintf(src, sizeof src, "dir:%s", frames);
@@ -78,7 +80,7 @@ static void run(const char *tag, struct ring_run *rr, const char *extra1, const 
     snprintf(boxset, sizeof boxset, "detect.model=%s", boxes);
     char *argv[] = {(char *)agecamd, "--source", src, "--model", (char *)age_model,
                     "-s", "detect.backend=replay", "-s", boxset, "-s", ringset,
-                    "-s", "camera.fps=20", "-s", "camera.loop=false", "-s", "camera.width=640",
+                    "-s", "camera.fps=20", "-s", (char *)realtime, "-s", "camera.loop=false", "-s", "camera.width=640",
                     "-s", "camera.height=480", "-s", "ring.health_interval_ms=300",
                     "-s", "age.threads=2", "-s", "pipeline.queue_depth=1",
                     "-s", "track.confirm_hits=3", "-s", "track.max_missed=3",
@@ -97,7 +99,6 @@ static void check_two_tracks(const struct ring_run *rr, unsigned min_frames)
 {
     CHECK(rr->missed == 0 && rr->gaps == 0);
     CHECK(rr->bad_age == 0);
-    CHECK(rr->healths >= 2);
     CHECK(rr->nt == 2);
     for (int k = 0; k < rr->nt && rr->nt == 2; k++) {
         const struct track_seen *t = &rr->t[k];
@@ -147,27 +148,35 @@ int main(int argc, char **argv)
     mkdir(crops, 0700);
     snprintf(cropset, sizeof cropset, "debug.crops_dir=%s", crops);
 
+    /* Not real time: every stage waits for the next instead of dropping, so
+     * the frame counts are exact however slow or loaded the machine (an
+     * ASan build beside a training run once dropped 33 frames at 20 fps). */
+    const char *lossless = "camera.realtime=false";
     struct ring_run rr;
     /* every frame detected; crops_dir set but saving off: nothing written */
-    run("every1", &rr, "detect.every=1", cropset);
-    check_two_tracks(&rr, 35);
+    run("every1", &rr, lossless, "detect.every=1", cropset);
+    check_two_tracks(&rr, NFRAMES - 2); /* A is out of the boxes twice */
+    CHECK(rr.max_drops == 0);
     CHECK(count_files(crops) == 0);
 
-    run("every3", &rr, "detect.every=3", "log.level=info");
-    check_two_tracks(&rr, 12);
+    run("every3", &rr, lossless, "detect.every=3", "log.level=info");
+    check_two_tracks(&rr, NFRAMES / 3 - 1); /* frame 21 is a detector frame */
+    CHECK(rr.max_drops == 0);
 
-    /* one slow age worker: its queue of one overflows, the dropped jobs'
-     * boxes still reach the tracker (frames counted in full), records stay
-     * gap-free */
-    run("slowage", &rr, "age.backend=scalar", "age.threads=1");
+    /* one slow age worker at the source's real-time pace: its queue of one
+     * overflows, the dropped jobs' boxes still reach the tracker (frames
+     * counted in full), records stay gap-free */
+    run("slowage", &rr, "camera.realtime=true", "age.backend=scalar", "age.threads=1");
     check_two_tracks(&rr, 35);
     CHECK(rr.max_drops > 0);
+    CHECK(rr.healths >= 2); /* 2.25 s at 20 fps, health every 0.3 s */
 
-    run("crops", &rr, "debug.save_crops=true", cropset);
-    check_two_tracks(&rr, 35);
+    run("crops", &rr, lossless, "debug.save_crops=true", cropset);
+    check_two_tracks(&rr, NFRAMES - 2);
+    CHECK(rr.max_drops == 0);
     int n = count_files(crops);
     printf("save_crops: %d crops written\n", n);
-    CHECK(n > 10);
+    CHECK(n == 2 * NFRAMES - 2); /* lossless: every face of every frame was aged */
 
     harness_cleanup();
     if (failures)
