@@ -126,6 +126,21 @@ static void publish_track(struct ac_ring *w, uint64_t track, float age, int64_t 
     ac_ring_publish(w, &r);
 }
 
+/* A loopback TCP socket on a free port, listening or only bound (then a
+ * connect is refused until listen()); its address goes to broker. */
+static int loopback(int do_listen, char *broker, size_t n)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t alen = sizeof(a);
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    CHECK(!do_listen || listen(fd, 4) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+    snprintf(broker, n, "127.0.0.1:%u", ntohs(a.sin_port));
+    return fd;
+}
+
 static pid_t spawn(const char *agecam, const char *ring, const char *state, const char *broker, const char *out)
 {
     pid_t pid = fork();
@@ -158,13 +173,7 @@ int main(int argc, char **argv)
     struct ac_ring_settings rs = {.name = name, .capacity = 64, .mode = 0600, .gid = (gid_t)-1};
     CHECK(ac_ring_create(&w, &rs) == 0);
 
-    int ls = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof(a);
-    CHECK(bind(ls, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(ls, 4) == 0);
-    CHECK(getsockname(ls, (struct sockaddr *)&a, &alen) == 0);
-    snprintf(broker, sizeof(broker), "127.0.0.1:%u", ntohs(a.sin_port));
+    int ls = loopback(1, broker, sizeof(broker));
 
     pid_t pid = spawn(argv[1], name, state, broker, NULL);
     struct pollfd pfd = {.fd = ls, .events = POLLIN};
@@ -217,13 +226,7 @@ int main(int argc, char **argv)
     CHECK(strstr(buf, "\"visitors_total\":3"));
 
     /* Late broker: the port refuses (bound, not listening) until listen(). */
-    int late = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in la = {.sin_family = AF_INET};
-    la.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    alen = sizeof(la);
-    CHECK(bind(late, (struct sockaddr *)&la, sizeof(la)) == 0);
-    CHECK(getsockname(late, (struct sockaddr *)&la, &alen) == 0);
-    snprintf(broker, sizeof(broker), "127.0.0.1:%u", ntohs(la.sin_port));
+    int late = loopback(0, broker, sizeof(broker));
     pid = spawn(argv[1], name, state, broker, NULL);
     usleep(1500 * 1000); /* at least one refused try and one back-off */
     CHECK(listen(late, 4) == 0);
@@ -243,13 +246,7 @@ int main(int argc, char **argv)
     close(late);
 
     /* Stalled broker: the kernel completes the handshake, nobody answers. */
-    int mute = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in ma = {.sin_family = AF_INET};
-    ma.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    alen = sizeof(ma);
-    CHECK(bind(mute, (struct sockaddr *)&ma, sizeof(ma)) == 0 && listen(mute, 4) == 0);
-    CHECK(getsockname(mute, (struct sockaddr *)&ma, &alen) == 0);
-    snprintf(broker, sizeof(broker), "127.0.0.1:%u", ntohs(ma.sin_port));
+    int mute = loopback(1, broker, sizeof(broker));
     publish_track(w, 5, 50, 1700000300, 20);
     pid = spawn(argv[1], name, state, broker, out);
     CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
