@@ -18,8 +18,10 @@ struct ac_mqtt {
     char host[256];
     int port, keepalive_s;
     int started;        /* connect_async accepted host and port */
+    int connected;      /* CONNACK seen, no disconnect since */
     int retry_delay_s;  /* doubles per failed try, up to 30 s */
     double next_try_s;  /* CLOCK_MONOTONIC */
+    double give_up_s;   /* a try that has no CONNACK by then is abandoned */
     uint64_t dropped;
 };
 
@@ -63,6 +65,8 @@ int ac_mqtt_parse_address(const char *spec, char *buf, int buf_size, struct ac_m
 }
 
 #ifdef AC_HAVE_MOSQUITTO
+#define AC_MQTT_CONNACK_S 5.0
+
 static double mono_s(void)
 {
     struct timespec ts;
@@ -79,13 +83,22 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
         snprintf(topic, sizeof(topic), "%s/online", m->prefix);
         mosquitto_publish(mosq, NULL, topic, 1, "1", 0, true);
         m->retry_delay_s = 1;
+        m->connected = 1;
     }
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+    (void)mosq, (void)rc;
+    ((struct ac_mqtt *)obj)->connected = 0;
 }
 
 /* Non-blocking (re)connect; a failure only moves the next try back. */
 static void try_connect(struct ac_mqtt *m, double now)
 {
+    m->connected = 0;
     m->next_try_s = now + m->retry_delay_s;
+    m->give_up_s = now + AC_MQTT_CONNACK_S;
     m->retry_delay_s = m->retry_delay_s * 2 > 30 ? 30 : m->retry_delay_s * 2;
     if (m->started)
         mosquitto_reconnect_async(m->mosq);
@@ -116,6 +129,7 @@ int ac_mqtt_start(struct ac_mqtt **out, const struct ac_mqtt_settings *s)
         goto fail;
     }
     mosquitto_connect_callback_set(m->mosq, on_connect);
+    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     /* A consumer that vanishes without DISCONNECT shows up as offline. */
     char topic[160];
     snprintf(topic, sizeof(topic), "%s/online", m->prefix);
@@ -140,10 +154,13 @@ fail:
 void ac_mqtt_poll(struct ac_mqtt *m)
 {
 #ifdef AC_HAVE_MOSQUITTO
-    if (mosquitto_loop(m->mosq, 0, 1) == MOSQ_ERR_SUCCESS)
+    int rc = mosquitto_loop(m->mosq, 0, 1);
+    if (rc == MOSQ_ERR_SUCCESS && m->connected)
         return;
     double now = mono_s();
-    if (now >= m->next_try_s)
+    /* down: retry on the back-off; connecting: give a silent peer (a
+     * stalled broker, another service on that port) a deadline */
+    if (rc != MOSQ_ERR_SUCCESS ? now >= m->next_try_s : now >= m->give_up_s)
         try_connect(m, now);
 #else
     (void)m;

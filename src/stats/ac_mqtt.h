@@ -21,8 +21,9 @@ struct ac_mqtt;
 int ac_mqtt_start(struct ac_mqtt **out, const struct ac_mqtt_settings *s);
 
 /* Moves queued bytes, answers keep-alives and, while the broker is
- * unreachable, retries with back-off (1 s doubling to 30 s). Never blocks
- * beyond a host-name lookup; call it every few tens of milliseconds. */
+ * unreachable, retries with back-off (1 s doubling to 30 s); a connection
+ * without CONNACK after 5 s is dropped and tried again. Never blocks beyond
+ * a host-name lookup; call it every few tens of milliseconds. */
 void ac_mqtt_poll(struct ac_mqtt *m);
 
 /* Publishes payload on "<prefix>/<subtopic>". 0, or -ENOTCONN while the

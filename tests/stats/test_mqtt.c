@@ -2,8 +2,8 @@
  * (loopback, random port): CONNECT with a last-will, the retained online
  * flag, one message per counted visit, retained totals, and a clean
  * goodbye; then a broker that is down must not stop the counting, one that
- * comes up late is found by the retries, and one that never answers CONNECT
- * must not hold up the exit.
+ * comes up late is found by the retries, one that never answers CONNECT is
+ * given up on and tried again, and must not hold up the exit.
  * usage: test_mqtt AGECAM */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -245,7 +245,28 @@ int main(int argc, char **argv)
     close(c);
     close(late);
 
-    /* Stalled broker: the kernel completes the handshake, nobody answers. */
+    /* Silent peer: CONNECT never answered; after 5 s the client gives up on
+     * that connection and tries again, and that try gets through. */
+    int silent = loopback(1, broker, sizeof(broker));
+    pid = spawn(argv[1], name, state, broker, NULL);
+    pfd.fd = silent;
+    CHECK(poll(&pfd, 1, 10000) == 1);
+    int c1 = accept(silent, NULL, NULL);
+    CHECK(c1 >= 0 && read_packet(c1, &pk) == 0 && pk.type == 1);
+    CHECK(poll(&pfd, 1, 10000) == 1); /* the second try, 5 s later */
+    c = accept(silent, NULL, NULL);
+    CHECK(c >= 0 && read_packet(c, &pk) == 0 && pk.type == 1);
+    CHECK(write(c, connack, 4) == 4);
+    expect_publish(c, "agecam-test/online", &pk);
+    CHECK(pk.payload_len == 1 && pk.payload[0] == '1');
+    kill(pid, SIGTERM);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(c1);
+    close(c);
+    close(silent);
+
+    /* Stalled broker at the exit: the kernel completes the handshake, nobody
+     * answers, and the exit is not held up. */
     int mute = loopback(1, broker, sizeof(broker));
     publish_track(w, 5, 50, 1700000300, 20);
     pid = spawn(argv[1], name, state, broker, out);
