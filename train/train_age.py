@@ -15,6 +15,8 @@ mirror-averaged class distribution on each un-augmented training image is
 computed once (cached outside the work tree) and the loss becomes
 (1 - kd) x (LDL + mean loss) + kd x KL(teacher || student). The truth
 still enters through the first term; the teacher reshapes the targets.
+With --aux66 the 66-class head is distilled the same way, from the
+teacher's distribution folded to 66 classes (fold_probs).
 """
 import argparse
 import json
@@ -118,6 +120,12 @@ def age_loss(logits, y, n, mean_loss):
     return loss + mean_loss * (exp - y.clamp(max=n - 1).float()).abs().mean()
 
 
+def fold_probs(p, n):
+    """A class distribution folded to n classes: the mass of every age from
+    n-1 on goes to the open-ended last class (101 -> 66: 65+)."""
+    return torch.cat([p[:, :n - 1], p[:, n - 1:].sum(1, keepdim=True)], 1)
+
+
 def teacher_probs(path, images):
     """Class distribution of the teacher checkpoint on each training image
     (mirror-averaged, no augmentation), cached next to the image arrays."""
@@ -180,6 +188,7 @@ def main():
         if soft.shape[1] != a.classes:
             raise SystemExit(f"--teacher has {soft.shape[1]} classes, the student {a.classes}")
         del t_x
+    soft66 = fold_probs(soft, smlf.NUM_CLASSES) if soft is not None and a.aux66 else None
 
     # age balancing: sample each image with weight 1/sqrt(count of its age),
     # which lifts the thin teens and elderly without drowning the 20s
@@ -244,7 +253,12 @@ def main():
                 kd = F.kl_div(F.log_softmax(logits, 1), soft[torch.from_numpy(bi)], reduction="batchmean")
                 loss = (1 - a.kd) * loss + a.kd * kd
             if aux is not None:
-                loss = loss + age_loss(aux(f), y, smlf.NUM_CLASSES, a.mean_loss)
+                la = aux(f)
+                l66 = age_loss(la, y, smlf.NUM_CLASSES, a.mean_loss)
+                if soft66 is not None:
+                    kd66 = F.kl_div(F.log_softmax(la, 1), soft66[torch.from_numpy(bi)], reduction="batchmean")
+                    l66 = (1 - a.kd) * l66 + a.kd * kd66
+                loss = loss + l66
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

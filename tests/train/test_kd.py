@@ -1,6 +1,7 @@
 """train_age.teacher_probs: the distillation targets are the teacher's
 mirror-averaged class distribution on the un-augmented images, computed once
-and read back from the cache unchanged. Needs torch; meson runs it only then."""
+and read back from the cache unchanged; the 66-class head's targets are a
+wide teacher's folded (fold_probs). Needs torch; meson runs it only then."""
 import os
 import sys
 import tempfile
@@ -52,4 +53,14 @@ with tempfile.TemporaryDirectory() as tmp:
     torch.save({"model": net.state_dict(), "variant": "small", "epoch": 3}, ck)
     again = train_age.teacher_probs(ck, imgs)
     assert torch.equal(again, p)
+
+# the 66-class head's targets under --aux66: a wide teacher's distribution
+# folded, every age from 65 on into the open-ended last class
+wide = torch.softmax(torch.randn(4, 101), 1)
+f66 = train_age.fold_probs(wide, smlf.NUM_CLASSES)
+assert f66.shape == (4, 66), f66.shape
+assert torch.equal(f66[:, :65], wide[:, :65])
+assert torch.allclose(f66[:, 65], wide[:, 65:].sum(1))
+assert torch.allclose(f66.sum(1), torch.ones(4), atol=1e-6)
+assert torch.equal(train_age.fold_probs(f66, 66), f66), "a 66-class distribution is already folded"
 print("ok")
