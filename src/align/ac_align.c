@@ -10,7 +10,7 @@
  * chips is left-right symmetric; mirroring also cancels the detector's own
  * horizontal landmark bias, about -9 px at this face size). */
 const float AC_ALIGN_TEMPLATE[10] = {
-    61.1f, 59.3f, 138.9f, 59.3f, 100.0f, 105.5f, 65.7f, 142.7f, 134.3f, 142.7f,
+    60.5f, 57.6f, 139.5f, 57.6f, 100.0f, 104.0f, 65.2f, 141.0f, 134.8f, 141.0f,
 };
 
 int ac_align_similarity(const float *src, const float *dst, int n, float m[4])
