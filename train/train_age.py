@@ -120,6 +120,11 @@ def age_loss(logits, y, n, mean_loss):
     return loss + mean_loss * (exp - y.clamp(max=n - 1).float()).abs().mean()
 
 
+def distil(loss, logits, target, kd):
+    """A head's loss on the truth blended with KL(teacher || student)."""
+    return (1 - kd) * loss + kd * F.kl_div(F.log_softmax(logits, 1), target, reduction="batchmean")
+
+
 def fold_probs(p, n):
     """A class distribution folded to n classes: the mass of every age from
     n-1 on goes to the open-ended last class (101 -> 66: 65+)."""
@@ -250,14 +255,12 @@ def main():
             logits = model.fc(f)
             loss = age_loss(logits, y, a.classes, a.mean_loss)
             if soft is not None:
-                kd = F.kl_div(F.log_softmax(logits, 1), soft[torch.from_numpy(bi)], reduction="batchmean")
-                loss = (1 - a.kd) * loss + a.kd * kd
+                loss = distil(loss, logits, soft[torch.from_numpy(bi)], a.kd)
             if aux is not None:
                 la = aux(f)
                 l66 = age_loss(la, y, smlf.NUM_CLASSES, a.mean_loss)
                 if soft66 is not None:
-                    kd66 = F.kl_div(F.log_softmax(la, 1), soft66[torch.from_numpy(bi)], reduction="batchmean")
-                    l66 = (1 - a.kd) * l66 + a.kd * kd66
+                    l66 = distil(l66, la, soft66[torch.from_numpy(bi)], a.kd)
                 loss = loss + l66
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -71,14 +71,15 @@ static int make_frames(const char *portrait)
     return 0;
 }
 
-static void run(const char *tag, struct ring_run *rr, const char *realtime, const char *extra1, const char *extra2)
+static void run(const char *tag, struct ring_run *rr, const char *model, const char *realtime,
+                const char *extra1, const char *extra2)
 {
     char src[160], ring[64], ringset[96], boxset[200];
     snprintf(src, sizeof src, "dir:%s", frames);
     snprintf(ring, sizeof ring, "agecam-replay-%d-%s", (int)getpid(), tag);
     snprintf(ringset, sizeof ringset, "ring.name=%s", ring);
     snprintf(boxset, sizeof boxset, "detect.model=%s", boxes);
-    char *argv[] = {(char *)agecamd, "--source", src, "--model", (char *)age_model,
+    char *argv[] = {(char *)agecamd, "--source", src, "--model", (char *)model,
                     "-s", "detect.backend=replay", "-s", boxset, "-s", ringset,
                     "-s", "camera.fps=20", "-s", (char *)realtime, "-s", "camera.loop=false", "-s", "camera.width=640",
                     "-s", "camera.height=480", "-s", "ring.health_interval_ms=300",
@@ -155,12 +156,12 @@ int main(int argc, char **argv)
     const char *lossless = "camera.realtime=false";
     struct ring_run rr;
     /* every frame detected; crops_dir set but saving off: nothing written */
-    run("every1", &rr, lossless, "detect.every=1", cropset);
+    run("every1", &rr, age_model, lossless, "detect.every=1", cropset);
     check_two_tracks(&rr, NFRAMES - 2); /* A is out of the boxes twice */
     CHECK(rr.max_drops == 0);
     CHECK(count_files(crops) == 0);
 
-    run("every3", &rr, lossless, "detect.every=3", "log.level=info");
+    run("every3", &rr, age_model, lossless, "detect.every=3", "log.level=info");
     check_two_tracks(&rr, NFRAMES / 3 - 1); /* frame 21 is a detector frame */
     CHECK(rr.max_drops == 0);
 
@@ -170,15 +171,12 @@ int main(int argc, char **argv)
      * scalar kernels (~200 ms a face with its mirror on a 2026 x86 core,
      * against 25 ms of budget): the small one (~20 ms) kept up on a fast
      * machine and nothing dropped. */
-    const char *fast_model = age_model;
-    age_model = slow_model;
-    run("slowage", &rr, "camera.realtime=true", "age.backend=scalar", "age.threads=1");
-    age_model = fast_model;
+    run("slowage", &rr, slow_model, "camera.realtime=true", "age.backend=scalar", "age.threads=1");
     check_two_tracks(&rr, 35);
     CHECK(rr.max_drops > 0);
     CHECK(rr.healths >= 2); /* 2.25 s at 20 fps, health every 0.3 s */
 
-    run("crops", &rr, lossless, "debug.save_crops=true", cropset);
+    run("crops", &rr, age_model, lossless, "debug.save_crops=true", cropset);
     check_two_tracks(&rr, NFRAMES - 2);
     CHECK(rr.max_drops == 0);
     int n = count_files(crops);
