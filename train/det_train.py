@@ -19,7 +19,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import det_data  # noqa: E402
 import det_eval  # noqa: E402
 from det_export import detector_from_acnn  # noqa: E402
-from det_model import FPN, MEAN, SCALE, WIDTH, Detector, anchors, flatten_outputs, widen  # noqa: E402
+from det_model import (FPN, MEAN, SCALE, VARIANCE, WIDTH, Detector, anchors,  # noqa: E402
+                       flatten_outputs, widen)
 
 
 def make_batch(entries, images, idx, rng, size, anc, anc_xyxy, zoom=0.0):
@@ -39,12 +40,39 @@ def make_batch(entries, images, idx, rng, size, anc, anc_xyxy, zoom=0.0):
             torch.from_numpy(np.stack(tls)), torch.from_numpy(np.stack(mls)))
 
 
-def loss_fn(outs, label, tbox, tldm, mldm, neg_ratio=3):
+def delta_iou(pred, target):
+    """IoU of the boxes two delta vectors decode to from the same anchor.
+    IoU does not change when both boxes are scaled by the anchor's size, so
+    the anchor itself is not needed: centre offsets and log-sizes suffice."""
+    v0, v1 = VARIANCE
+    def corners(d):
+        cx, cy = d[..., 0] * v0, d[..., 1] * v0
+        w, h = torch.exp(d[..., 2] * v1), torch.exp(d[..., 3] * v1)
+        return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, w * h
+    px0, py0, px1, py1, pa = corners(pred)
+    tx0, ty0, tx1, ty1, ta = corners(target)
+    iw = (torch.minimum(px1, tx1) - torch.maximum(px0, tx0)).clamp(min=0)
+    ih = (torch.minimum(py1, ty1) - torch.maximum(py0, ty0)).clamp(min=0)
+    inter = iw * ih
+    return inter / (pa + ta - inter + 1e-9)
+
+
+def loss_fn(outs, label, tbox, tldm, mldm, neg_ratio=3, iou_cls=0.0):
+    """iou_cls > 0: a positive anchor's face target is min(1, IoU / iou_cls)
+    of its predicted box with its face, not 1 (IoU-aware scores: a box that
+    sits badly on a face, a second box or one on part of it, learns to score
+    lower than the well-placed one, which is what AP and NMS rank by)."""
     cls, box, ldm = flatten_outputs(outs)
     pos = label == 1
     npos = pos.sum(1)
     ce = F.cross_entropy(cls.reshape(-1, 2), label.clamp(min=0).reshape(-1),
                          reduction="none").reshape(label.shape)
+    if iou_cls > 0 and pos.any():
+        with torch.no_grad():
+            t = (delta_iou(box[pos].float(), tbox[pos]) / iou_cls).clamp(max=1.0)
+        logp = F.log_softmax(cls[pos], -1)
+        ce = ce.clone()
+        ce[pos] = -(t * logp[:, 1] + (1 - t) * logp[:, 0])
     # online hard negative mining: per image the neg_ratio*npos hardest
     neg_loss = torch.where(label == 0, ce.detach(), torch.full_like(ce, -1.0))
     order = neg_loss.argsort(1, descending=True)
@@ -74,6 +102,9 @@ def main():
     ap.add_argument("--zoom", type=float, default=0.0,
                     help="share of training crops built around one large face scaled to "
                     "64-288 px (det_data.augment); 0 keeps the plain sampling")
+    ap.add_argument("--iou-cls", type=float, default=0.0,
+                    help="IoU-aware face scores: a positive anchor's target is min(1, IoU / this) of "
+                    "its predicted box (e.g. 0.75); 0 keeps hard labels")
     ap.add_argument("--init", help="start from an exported detector (.acnn, e.g. models/"
                     "det-640x640.acnn) with a fresh optimizer and schedule; its BN layers stay "
                     "frozen (the file holds them folded); ignored when --out holds last.pt. "
@@ -141,7 +172,7 @@ def main():
                 g["lr"] = lr
             batch = make_batch(train, train_img, perm[s * args.batch:(s + 1) * args.batch],
                                rng, args.size, anc, anc_xyxy, args.zoom)
-            l_cls, l_box, l_ldm = loss_fn(model(batch[0]), *batch[1:])
+            l_cls, l_box, l_ldm = loss_fn(model(batch[0]), *batch[1:], iou_cls=args.iou_cls)
             loss = l_cls + 2.0 * l_box + 0.5 * l_ldm
             opt.zero_grad()
             loss.backward()

@@ -17,6 +17,10 @@ computed once (cached outside the work tree) and the loss becomes
 still enters through the first term; the teacher reshapes the targets.
 With --aux66 the 66-class head is distilled the same way, from the
 teacher's distribution folded to 66 classes (fold_probs).
+--ema D keeps an exponential moving average of the weights (and BN
+statistics), decay D per step; validation, best.pt and best66.pt then use
+the average, which smooths the last epochs' noise the way a soup of their
+checkpoints does (train/soup.py), without storing them.
 """
 import argparse
 import json
@@ -125,6 +129,33 @@ def distil(loss, logits, target, kd):
     return (1 - kd) * loss + kd * F.kl_div(F.log_softmax(logits, 1), target, reduction="batchmean")
 
 
+class Ema:
+    """Moving average of a set of modules' state (parameters and buffers).
+    The decay ramps up from 0 so the first steps do not freeze the start."""
+
+    def __init__(self, modules, decay):
+        self.modules, self.decay, self.steps = modules, decay, 0
+        self.state = [{k: v.detach().clone() for k, v in m.state_dict().items()} for m in modules]
+
+    def update(self):
+        self.steps += 1
+        d = min(self.decay, (1 + self.steps) / (10 + self.steps))
+        with torch.no_grad():
+            for m, st in zip(self.modules, self.state):
+                for k, v in m.state_dict().items():
+                    if v.is_floating_point():
+                        st[k].mul_(d).add_(v.detach(), alpha=1 - d)
+                    else:
+                        st[k].copy_(v)
+
+    def swap(self):
+        """Exchange the live weights and the average (call twice to undo)."""
+        for m, st in zip(self.modules, self.state):
+            live = {k: v.detach().clone() for k, v in m.state_dict().items()}
+            m.load_state_dict(st)
+            st.update(live)
+
+
 def fold_probs(p, n):
     """A class distribution folded to n classes: the mass of every age from
     n-1 on goes to the open-ended last class (101 -> 66: 65+)."""
@@ -176,6 +207,9 @@ def main():
                     "checkpoint (same backbone, e.g. the best66.pt of the run that made --init)")
     ap.add_argument("--teacher", help="distil this checkpoint (any variant, same class count)")
     ap.add_argument("--kd", type=float, default=0.5, help="weight of the teacher term (with --teacher)")
+    ap.add_argument("--ema", type=float, default=0.0,
+                    help="validate and keep a moving average of the weights with this decay per "
+                    "step (e.g. 0.999); 0 = off")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -238,6 +272,9 @@ def main():
                 raise SystemExit(f"--init66 {a.init66} has another backbone than --init {a.init}")
             aux.load_state_dict({"weight": s66["fc.weight"], "bias": s66["fc.bias"]})
         print(f"initialised from {a.init}", flush=True)
+    ema = Ema([model] + ([aux] if aux is not None else []), a.ema) if a.ema > 0 else None
+    if ema is not None and os.path.exists(ck) and s.get("ema") is not None:
+        ema.state, ema.steps = s["ema"], s["ema_steps"]
     log = open(os.path.join(a.out, "log.jsonl"), "a")
     for epoch in range(start_epoch, a.epochs):
         gen = torch.Generator().manual_seed(a.seed * 1000 + epoch)
@@ -265,14 +302,20 @@ def main():
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if ema is not None:
+                ema.update()
             tot += float(loss) * len(bi)
             n += len(bi)
             if s % 50 == 0:
                 print(f"  epoch {epoch} step {s}/{steps_per_epoch} loss {tot / n:.4f} "
                       f"{n / (time.time() - t0):.1f} img/s", flush=True)
         dt = time.time() - t0
+        raw = {}
+        if ema is not None:  # the live weights' figures are logged beside the average's
+            raw = {"live_" + k: v for k, v in evaluate(model, va_x, va_y, aux=aux).items()}
+            ema.swap()
         ev = evaluate(model, va_x, va_y, aux=aux)
-        rec = dict(epoch=epoch, loss=tot / n, secs=dt, img_s=n / dt, lr=lr_at(step), **ev)
+        rec = dict(epoch=epoch, loss=tot / n, secs=dt, img_s=n / dt, lr=lr_at(step), **ev, **raw)
         print(json.dumps(rec), flush=True)
         log.write(json.dumps(rec) + "\n")
         log.flush()
@@ -287,9 +330,13 @@ def main():
             torch.save({"model": sd, "epoch": epoch, "variant": a.variant, "classes": smlf.NUM_CLASSES,
                         "val": {k[:-2]: v for k, v in ev.items() if k.endswith("66")}},
                        os.path.join(a.out, "best66.pt"))
+        if ema is not None:
+            ema.swap()
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "epoch": epoch, "best": best,
                     "best66": best66, "aux": aux.state_dict() if aux is not None else None,
-                    "variant": a.variant, "args": vars(a)}, ck + ".tmp")
+                    "variant": a.variant, "args": vars(a),
+                    "ema": ema.state if ema is not None else None,
+                    "ema_steps": ema.steps if ema is not None else 0}, ck + ".tmp")
         os.replace(ck + ".tmp", ck)
 
 
