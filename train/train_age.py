@@ -248,10 +248,11 @@ def main():
             return a.lr * (step + 1) / warm
         return a.lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
 
-    start_epoch, best, best66 = 0, None, None
+    start_epoch, best, best66, saved_ema = 0, None, None, None
     ck = os.path.join(a.out, "last.pt")
     if os.path.exists(ck):
         s = torch.load(ck)
+        saved_ema = (s["ema"], s["ema_steps"]) if s.get("ema") is not None else None
         model.load_state_dict(s["model"])
         if aux is not None:
             aux.load_state_dict(s["aux"])
@@ -273,8 +274,8 @@ def main():
             aux.load_state_dict({"weight": s66["fc.weight"], "bias": s66["fc.bias"]})
         print(f"initialised from {a.init}", flush=True)
     ema = Ema([model] + ([aux] if aux is not None else []), a.ema) if a.ema > 0 else None
-    if ema is not None and os.path.exists(ck) and s.get("ema") is not None:
-        ema.state, ema.steps = s["ema"], s["ema_steps"]
+    if ema is not None and saved_ema is not None:
+        ema.state, ema.steps = saved_ema
     log = open(os.path.join(a.out, "log.jsonl"), "a")
     for epoch in range(start_epoch, a.epochs):
         gen = torch.Generator().manual_seed(a.seed * 1000 + epoch)
