@@ -17,14 +17,20 @@ from det_model import VARIANCE, anchors, flatten_outputs
 BUCKETS = ((64, 1e9, ">=64"), (32, 64, "32-64"), (16, 32, "16-32"))
 
 
-def decode(cls, box, ldm, anc):
+def decode_boxes(box, anc):
+    """SSD box deltas (N, 4) on anchors (N, 4) cxcywh -> boxes (N, 4) xyxy."""
     v0, v1 = VARIANCE
-    score = torch.softmax(cls, -1)[..., 1]
     cx = anc[:, 0] + box[:, 0] * v0 * anc[:, 2]
     cy = anc[:, 1] + box[:, 1] * v0 * anc[:, 3]
     w = anc[:, 2] * torch.exp(box[:, 2] * v1)
     h = anc[:, 3] * torch.exp(box[:, 3] * v1)
-    b = torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+    return torch.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], 1)
+
+
+def decode(cls, box, ldm, anc):
+    v0 = VARIANCE[0]
+    score = torch.softmax(cls, -1)[..., 1]
+    b = decode_boxes(box, anc)
     lx = anc[:, 0:1] + ldm[:, 0::2] * v0 * anc[:, 2:3]
     ly = anc[:, 1:2] + ldm[:, 1::2] * v0 * anc[:, 3:4]
     lm = torch.stack([lx, ly], 2).reshape(-1, 10)

@@ -19,8 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import det_data  # noqa: E402
 import det_eval  # noqa: E402
 from det_export import detector_from_acnn  # noqa: E402
-from det_model import (FPN, MEAN, SCALE, VARIANCE, WIDTH, Detector, anchors,  # noqa: E402
-                       flatten_outputs, widen)
+from det_model import FPN, MEAN, SCALE, WIDTH, Detector, anchors, flatten_outputs, widen  # noqa: E402
 
 
 def make_batch(entries, images, idx, rng, size, anc, anc_xyxy, zoom=0.0):
@@ -41,38 +40,34 @@ def make_batch(entries, images, idx, rng, size, anc, anc_xyxy, zoom=0.0):
 
 
 def delta_iou(pred, target):
-    """IoU of the boxes two delta vectors decode to from the same anchor.
-    IoU does not change when both boxes are scaled by the anchor's size, so
-    the anchor itself is not needed: centre offsets and log-sizes suffice."""
-    v0, v1 = VARIANCE
-    def corners(d):
-        cx, cy = d[..., 0] * v0, d[..., 1] * v0
-        w, h = torch.exp(d[..., 2] * v1), torch.exp(d[..., 3] * v1)
-        return cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, w * h
-    px0, py0, px1, py1, pa = corners(pred)
-    tx0, ty0, tx1, ty1, ta = corners(target)
-    iw = (torch.minimum(px1, tx1) - torch.maximum(px0, tx0)).clamp(min=0)
-    ih = (torch.minimum(py1, ty1) - torch.maximum(py0, ty0)).clamp(min=0)
+    """IoU of the boxes two delta vectors (N, 4) decode to from the same
+    anchor. IoU does not change when both boxes are scaled by the anchor's
+    size, so a unit anchor at the origin stands in for it."""
+    unit = torch.tensor([[0.0, 0.0, 1.0, 1.0]]).expand(len(pred), 4)
+    p, t = det_eval.decode_boxes(pred, unit), det_eval.decode_boxes(target, unit)
+    iw = (torch.minimum(p[:, 2], t[:, 2]) - torch.maximum(p[:, 0], t[:, 0])).clamp(min=0)
+    ih = (torch.minimum(p[:, 3], t[:, 3]) - torch.maximum(p[:, 1], t[:, 1])).clamp(min=0)
     inter = iw * ih
-    return inter / (pa + ta - inter + 1e-9)
+    area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
+    return inter / (area(p) + area(t) - inter + 1e-9)
 
 
 def loss_fn(outs, label, tbox, tldm, mldm, neg_ratio=3, iou_cls=0.0):
-    """iou_cls > 0: a positive anchor's face target is min(1, IoU / iou_cls)
-    of its predicted box with its face, not 1 (IoU-aware scores: a box that
-    sits badly on a face, a second box or one on part of it, learns to score
-    lower than the well-placed one, which is what AP and NMS rank by)."""
+    """Face/background loss is a cross-entropy against a face target t: 1 on
+    positive anchors, 0 elsewhere (ignored anchors are never selected).
+    iou_cls > 0: a positive's t is min(1, IoU / iou_cls) of its predicted box
+    with its face (IoU-aware scores: a box that sits badly on a face, a
+    second box or one on part of it, learns to score lower than the
+    well-placed one, which is what AP and NMS rank by)."""
     cls, box, ldm = flatten_outputs(outs)
     pos = label == 1
     npos = pos.sum(1)
-    ce = F.cross_entropy(cls.reshape(-1, 2), label.clamp(min=0).reshape(-1),
-                         reduction="none").reshape(label.shape)
+    t = pos.float()
     if iou_cls > 0 and pos.any():
         with torch.no_grad():
-            t = (delta_iou(box[pos].float(), tbox[pos]) / iou_cls).clamp(max=1.0)
-        logp = F.log_softmax(cls[pos], -1)
-        ce = ce.clone()
-        ce[pos] = -(t * logp[:, 1] + (1 - t) * logp[:, 0])
+            t[pos] = (delta_iou(box[pos].float(), tbox[pos]) / iou_cls).clamp(max=1.0)
+    logp = F.log_softmax(cls, -1)
+    ce = -(t * logp[..., 1] + (1 - t) * logp[..., 0])
     # online hard negative mining: per image the neg_ratio*npos hardest
     neg_loss = torch.where(label == 0, ce.detach(), torch.full_like(ce, -1.0))
     order = neg_loss.argsort(1, descending=True)
