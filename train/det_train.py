@@ -105,9 +105,10 @@ def main():
                     "frozen (the file holds them folded); ignored when --out holds last.pt. "
                     "When --width/--fpn are wider than the file, the file's network is grown "
                     "into the wider one with its outputs unchanged (det_model.widen)")
-    ap.add_argument("--width", default=",".join(map(str, WIDTH)),
-                    help="channels of stem, s4, s8, s16, s32 stages")
-    ap.add_argument("--fpn", type=int, default=FPN, help="LFPN / context-module channels")
+    ap.add_argument("--width", help="channels of stem, s4, s8, s16, s32 stages (default: the "
+                    "--init file's, else %s)" % ",".join(map(str, WIDTH)))
+    ap.add_argument("--fpn", type=int, help="LFPN / context-module channels (default: the --init "
+                    "file's, else %d)" % FPN)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -123,11 +124,16 @@ def main():
     print("loaded %d train / %d val images in %.0f s" % (len(train), len(val), time.time() - t0),
           flush=True)
 
-    width = tuple(int(v) for v in args.width.split(","))
     last = os.path.join(args.out, "last.pt")
     ck = torch.load(last) if os.path.exists(last) else None
+    src = detector_from_acnn(args.init) if ck is None and args.init else None
     if ck is not None:  # a run keeps the widths it started with
         width, args.fpn = tuple(ck.get("width", WIDTH)), ck.get("fpn", FPN)
+    else:
+        width = tuple(int(v) for v in args.width.split(",")) if args.width else (
+            src.width if src is not None else WIDTH)
+        if args.fpn is None:
+            args.fpn = src.fpn if src is not None else FPN
     model = Detector(width, args.fpn)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
     start, best, frozen_bn = 0, -1.0, False
@@ -137,8 +143,7 @@ def main():
         start, best = ck["epoch"] + 1, ck["best"]
         frozen_bn = ck.get("frozen_bn", False)
         print("resumed at epoch %d (best %.4f)" % (start, best), flush=True)
-    elif args.init:
-        src = detector_from_acnn(args.init)
+    elif src is not None:
         widen(src, model)
         frozen_bn = True
         print("initialised from %s, widths %s/%d -> %s/%d (BN frozen)"

@@ -22,12 +22,14 @@ out=$("$AGECAM" detect --model "$MODEL" --out "$T/annot.jpg" "$IMG" 2>"$T/err")
 [ $? -eq 0 ] || fail "detect exit: $(cat "$T/err")"
 [ -s "$T/annot.jpg" ] || fail "annotated image not written"
 # the best face overlaps the hand-marked box (IoU >= 0.5) with its eyes
-# within 8 px of the marked points
+# within 10 px of the marked points: the shipped detector's mean landmark
+# error on the validation faces is 0.093 of the face's longer side
+# (models/README.md), 10 px on this 110 px face; a decoding error is far larger
 echo "$out" | head -1 | awk '
   { x0=$4; y0=$5; x1=$6; y1=$7; s=$9; lx=$11; ly=$12; rx=$13; ry=$14
     ix=(x1<268?x1:268)-(x0>178?x0:178); iy=(y1<176?y1:176)-(y0>66?y0:66)
     inter=(ix>0&&iy>0)?ix*iy:0; iou=inter/((x1-x0)*(y1-y0)+90*110-inter)
-    ok = $1=="face" && iou>=0.5 && s>=0.5 && (lx-203)^2+(ly-102)^2<=64 && (rx-247)^2+(ry-103)^2<=64
+    ok = $1=="face" && iou>=0.5 && s>=0.5 && (lx-203)^2+(ly-102)^2<=100 && (rx-247)^2+(ry-103)^2<=100
     if (!ok) exit 1 }' ||
   fail "astronaut face not found where marked: $(echo "$out" | head -1)"
 # no second confident face in a portrait
