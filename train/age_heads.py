@@ -20,11 +20,10 @@ import os
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import smlf
 import utkdata
-from train_age import ldl_targets, to_input
+from train_age import age_loss, to_input
 
 BANDS = ((0, 12), (13, 19), (20, 39), (40, 64), (65, 999))
 FINE = ((40, 44), (45, 49), (50, 54), (55, 59), (60, 64))
@@ -35,9 +34,9 @@ def features(ck, which):
     s = torch.load(ck)
     key = f"feat-{os.path.basename(ck)}-{s.get('epoch')}-{which}.npz"
     path = os.path.join(utkdata.CACHE, key)
-    imgs, ages = utkdata.cached_arrays(which, smlf.build(s["variant"]).input_size)
+    m = smlf.build(s["variant"], smlf.checkpoint_classes(s))
+    imgs, ages = utkdata.cached_arrays(which, m.input_size)
     if not os.path.exists(path):
-        m = smlf.build(s["variant"], smlf.checkpoint_classes(s))
         m.load_state_dict(s["model"])
         m.eval()
         out = []
@@ -90,13 +89,9 @@ def refit(f, ages, w, b, alpha, steps, mean_loss=0.05):
     sw = torch.from_numpy(counts[np.minimum(ages.astype(int), 100)] ** -alpha).float()
     sw = (sw / sw.sum()).repeat_interleave(2) / 2
     x, y = f.reshape(-1, f.shape[-1]), y.repeat_interleave(2)
-    t, cls = ldl_targets(y, n), smlf.class_ages(n)
     opt = torch.optim.Adam([w, b], lr=1e-2)
     for _ in range(steps):
-        logp = F.log_softmax(x @ w.T + b, 1)
-        kl = (t * (t.clamp(min=1e-12).log() - logp)).sum(1)
-        l1 = ((logp.exp() * cls).sum(1) - y.clamp(max=n - 1).float()).abs()
-        loss = (sw * (kl + mean_loss * l1)).sum()
+        loss = age_loss(x @ w.T + b, y, n, mean_loss, sw)
         opt.zero_grad()
         loss.backward()
         opt.step()

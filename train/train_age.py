@@ -116,12 +116,14 @@ def evaluate(model, imgs, ages, batch=256, mirror=True, aux=None):
     return ev
 
 
-def age_loss(logits, y, n, mean_loss):
-    """LDL (KL to a Gaussian around the age) plus an L1 on the expected age."""
+def age_loss(logits, y, n, mean_loss, weight=None):
+    """LDL (KL to a Gaussian around the age) plus an L1 on the expected age:
+    the batch mean, or with weight (N,) summing to 1 the weighted sum."""
     logp = F.log_softmax(logits, 1)
-    loss = F.kl_div(logp, ldl_targets(y, n), reduction="batchmean")
+    kl = F.kl_div(logp, ldl_targets(y, n), reduction="none").sum(1)
     exp = (logp.exp() * smlf.class_ages(n)).sum(1)
-    return loss + mean_loss * (exp - y.clamp(max=n - 1).float()).abs().mean()
+    per = kl + mean_loss * (exp - y.clamp(max=n - 1).float()).abs()
+    return per.mean() if weight is None else (weight * per).sum()
 
 
 def distil(loss, logits, target, kd):
