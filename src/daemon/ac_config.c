@@ -45,6 +45,9 @@ const struct ac_option ac_options[] = {
     I("detect", "every", detect.every, "1", 1, 100, NULL, "run the detector on every Nth frame, track in between"),
     I("detect", "threads", detect.threads, "1", 1, 16, NULL,
       "threads sharing each detector pass (row-split convolutions; results identical to 1)"),
+    B("detect", "flip", detect.flip, "false",
+      "also run the detector on the mirror image and merge the faces (about twice the detector "
+      "time; finds more partly hidden and cut-off faces)"),
 
     F("align", "min_size", align.min_size, "32", 0, 4096, "faces smaller than this (pixels) get no age estimate"),
     F("align", "max_roll", align.max_roll, "35", 0, 180, "largest head tilt (degrees) still estimated"),

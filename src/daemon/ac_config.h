@@ -37,6 +37,7 @@ struct ac_config {
         int min_face;
         int every;
         int threads;
+        int flip;
     } detect;
     struct {
         float min_size, max_roll, max_yaw, min_pitch, max_pitch, min_blur;

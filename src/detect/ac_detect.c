@@ -22,7 +22,7 @@ struct ac_detect {
     int plan_w, plan_h;         /* 0: no plan yet */
     float *scaled;              /* in_w * in_h * 3, the resized image before letterboxing */
     struct ac_face *cand;
-    int max_cand;
+    int max_cand; /* per pass; cand holds two passes' worth with flip */
 };
 
 void ac_detect_defaults(struct ac_detect_settings *s)
@@ -34,6 +34,7 @@ void ac_detect_defaults(struct ac_detect_settings *s)
     s->max_src_w = 1920;
     s->max_src_h = 1080;
     s->threads = 1;
+    s->flip = 0;
 }
 
 void ac_detect_destroy(struct ac_detect *d)
@@ -87,7 +88,7 @@ int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_set
     *out = NULL;
     if (s->max_faces < 1 || s->max_src_w < 1 || s->max_src_h < 1 || s->max_src_w > 16384 ||
         s->max_src_h > 16384 || !(s->score_thr >= 0 && s->score_thr <= 1) ||
-        !(s->nms_thr > 0 && s->nms_thr <= 1) || !(s->min_face >= 0))
+        !(s->nms_thr > 0 && s->nms_thr <= 1) || !(s->min_face >= 0) || s->flip < 0 || s->flip > 1)
         return fail(err, errlen, -EINVAL, "detector: bad settings");
     const struct ac_nn_info *info = ac_nn_model_info(model);
     if (info->kind != AC_NN_KIND_DETECTOR || info->input_c != 3)
@@ -118,7 +119,7 @@ int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_set
     if (rc)
         goto out_fail;
     d->scaled = malloc(sizeof(float) * (size_t)d->in_w * d->in_h * 3);
-    d->cand = malloc(sizeof(*d->cand) * (size_t)d->max_cand);
+    d->cand = malloc(sizeof(*d->cand) * (size_t)d->max_cand * (s->flip ? 2 : 1));
     if (!d->scaled || !d->cand) {
         rc = fail(err, errlen, -ENOMEM, "out of memory");
         goto out_fail;
@@ -165,6 +166,47 @@ static int preprocess(struct ac_detect *d, const uint8_t *rgb, int w, int h, int
     return 0;
 }
 
+/* Runs the network on the prepared input and decodes every anchor above the
+ * score threshold into out (detector-input pixels); mirrored: the input is
+ * the mirror image, so faces are mapped back. Count, or a negative code. */
+static int decode_pass(struct ac_detect *d, struct ac_face *out, int mirrored)
+{
+    int rc = ac_nn_run(d->ctx);
+    if (rc)
+        return rc;
+    int n = 0;
+    for (int li = 0; li < d->layout.n_levels; li++) {
+        const float *data;
+        int fh, fw;
+        ac_nn_output(d->ctx, d->out_index[li], &data, &fh, &fw, NULL, NULL);
+        rc = ac_detpost_decode_level(&d->layout, li, data, fh, fw, d->set.score_thr, out + n,
+                                     d->max_cand - n);
+        if (rc < 0)
+            return rc;
+        n += rc;
+    }
+    for (int i = 0; mirrored && i < n; i++)
+        ac_detpost_unmirror(&out[i], (float)d->in_w);
+    return n;
+}
+
+/* Mirrors the whole letterboxed input in place. The image then sits at the
+ * right with the padding on the left; the network is convolutional, so that
+ * is still a valid input, and it saves a second resize. */
+static void mirror_input(struct ac_detect *d)
+{
+    float *in = ac_nn_input(d->ctx);
+    for (int y = 0; y < d->in_h; y++) {
+        float *row = in + (size_t)y * d->in_w * 3;
+        for (int a = 0, b = d->in_w - 1; a < b; a++, b--)
+            for (int c = 0; c < 3; c++) {
+                float t = row[3 * a + c];
+                row[3 * a + c] = row[3 * b + c];
+                row[3 * b + c] = t;
+            }
+    }
+}
+
 int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride,
                   struct ac_face *faces)
 {
@@ -179,20 +221,14 @@ int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int str
     int rc = preprocess(d, rgb, w, h, stride, rw, rh);
     if (rc)
         return rc;
-    rc = ac_nn_run(d->ctx);
-    if (rc)
-        return rc;
-    int n = 0;
-    for (int li = 0; li < d->layout.n_levels; li++) {
-        const float *data;
-        int fh, fw;
-        ac_nn_output(d->ctx, d->out_index[li], &data, &fh, &fw, NULL, NULL);
-        rc = ac_detpost_decode_level(&d->layout, li, data, fh, fw, d->set.score_thr, d->cand + n,
-                                     d->max_cand - n);
-        if (rc < 0)
-            return rc;
-        n += rc;
+    int n = decode_pass(d, d->cand, 0);
+    if (n >= 0 && d->set.flip) {
+        mirror_input(d);
+        int n2 = decode_pass(d, d->cand + n, 1);
+        n = n2 < 0 ? n2 : n + n2;
     }
+    if (n < 0)
+        return n;
     /* back to image pixels (per-axis scale: rounding made rw/w != rh/h) */
     float sx = (float)w / rw, sy = (float)h / rh;
     int m = 0;

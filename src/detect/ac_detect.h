@@ -22,6 +22,8 @@ struct ac_detect_settings {
     int max_faces;      /* faces returned at most (default 256) */
     int max_src_w, max_src_h; /* largest image accepted (default 1920x1080) */
     int threads;        /* inference threads for one pass (default 1; ac_nn_ctx_opts) */
+    int flip;           /* 1: a second pass on the mirrored input, both passes' faces
+                           merged by one NMS (~2x the time; default 0) */
 };
 
 struct ac_detect;

@@ -132,6 +132,25 @@ int ac_detpost_decode_level(const struct ac_det_layout *l, int li, const float *
     return n;
 }
 
+void ac_detpost_unmirror(struct ac_face *f, float in_w)
+{
+    float x0 = in_w - f->x1;
+    f->x1 = in_w - f->x0;
+    f->x0 = x0;
+    for (int k = 0; k < 5; k++)
+        f->lm[2 * k] = in_w - f->lm[2 * k];
+    /* points 0/1 (eyes) and 3/4 (mouth corners) trade places */
+    static const int swap[2][2] = {{0, 1}, {3, 4}};
+    for (int i = 0; i < 2; i++) {
+        float *a = &f->lm[2 * swap[i][0]], *b = &f->lm[2 * swap[i][1]];
+        for (int c = 0; c < 2; c++) {
+            float t = a[c];
+            a[c] = b[c];
+            b[c] = t;
+        }
+    }
+}
+
 float ac_detpost_iou(const struct ac_face *a, const struct ac_face *b)
 {
     float iw = fminf(a->x1, b->x1) - fmaxf(a->x0, b->x0);

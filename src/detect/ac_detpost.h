@@ -53,6 +53,11 @@ float ac_detpost_score(const float *logits, int n_logits);
 int ac_detpost_decode_level(const struct ac_det_layout *l, int li, const float *head, int fh,
                             int fw, float score_thr, struct ac_face *out, int max_out);
 
+/* Maps a face found in the horizontally mirrored input (width in_w) back
+ * to the unmirrored one: x -> in_w - x, with the left and right eyes and
+ * mouth corners exchanged so that "left" keeps its meaning. */
+void ac_detpost_unmirror(struct ac_face *f, float in_w);
+
 float ac_detpost_iou(const struct ac_face *a, const struct ac_face *b);
 
 /* Sorts faces by descending score (stable for ties by index) and keeps the

@@ -21,7 +21,8 @@ void ac_detcli_usage(FILE *f)
             "  --size WxH      detector input size, picks det-WxH.acnn\n"
             "  --score P       minimum face probability\n"
             "  --nms IOU       non-maximum suppression IoU threshold\n"
-            "  --min-face PX   drop faces smaller than this (max side, image pixels)\n");
+            "  --min-face PX   drop faces smaller than this (max side, image pixels)\n"
+            "  --flip          also run on the mirror image and merge (about 2x the time)\n");
 }
 
 static int parse_unit(const char *name, const char *arg, float lo, float hi, float *out)
@@ -53,6 +54,7 @@ int ac_detcli_option(struct ac_detcli *c, int opt, const char *arg)
     case 0x102: return parse_unit("score", arg, 0, 1, &c->set.score_thr);
     case 0x103: return parse_unit("nms", arg, 0.01f, 1, &c->set.nms_thr);
     case 0x104: return parse_unit("min-face", arg, 0, 100000, &c->set.min_face);
+    case 0x105: c->set.flip = 1; return 0;
     default: return -EINVAL;
     }
 }

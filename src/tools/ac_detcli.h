@@ -1,6 +1,6 @@
 /* Detector options shared by `agecam detect`, `eval-det` and `faces`:
  * --model PATH | --size WxH (finds det-WxH.acnn), --score, --nms,
- * --min-face. */
+ * --min-face, --flip. */
 #ifndef AC_DETCLI_H
 #define AC_DETCLI_H
 
@@ -19,7 +19,7 @@ struct ac_detcli {
 #define AC_DETCLI_LONGOPTS                                                                   \
     {"model", required_argument, 0, 0x100}, {"size", required_argument, 0, 0x101},           \
         {"score", required_argument, 0, 0x102}, {"nms", required_argument, 0, 0x103},        \
-        {"min-face", required_argument, 0, 0x104}
+        {"min-face", required_argument, 0, 0x104}, {"flip", no_argument, 0, 0x105}
 
 void ac_detcli_init(struct ac_detcli *c, const char *default_size);
 void ac_detcli_usage(FILE *f);

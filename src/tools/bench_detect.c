@@ -1,6 +1,6 @@
 /* Bench rows for the face detector: one network pass at 320x240, and the
  * whole detector on a 640x480 frame (libyuv letterbox, pass, decoding,
- * NMS). The frame is a synthetic pattern: with few candidates the
+ * NMS), and the same with the mirror pass (detect.flip). The frame is a synthetic pattern: with few candidates the
  * post-processing share is the minimum; real scenes add the NMS of their
  * faces (well under a millisecond for tens of faces). */
 #include <errno.h>
@@ -14,7 +14,7 @@
 
 struct det_param {
     const char *size;
-    int full;
+    int full; /* 0: network pass only; 1: whole detector; 2: whole, with the mirror pass */
 };
 
 struct det_state {
@@ -65,6 +65,7 @@ static int det_setup(const struct ac_bench_opts *o, const void *param, void **st
     ac_detect_defaults(&s);
     s.max_src_w = FRAME_W;
     s.max_src_h = FRAME_H;
+    s.flip = p->full == 2;
     if ((rc = ac_detect_create(st->model, &s, &st->det, msg, sizeof msg))) {
         snprintf(err, errlen, "%s: %s", path, msg);
         return rc;
@@ -102,12 +103,15 @@ static int det_figures(void *s, struct ac_bench_figure *f, int max)
     return n;
 }
 
-static const struct det_param p320_net = {"320x240", 0}, p320_full = {"320x240", 1};
+static const struct det_param p320_net = {"320x240", 0}, p320_full = {"320x240", 1},
+                               p320_flip = {"320x240", 2};
 
 const struct ac_bench_case ac_bench_detect[] = {
     {"detect/320x240/net", "one detector network pass at 320x240", det_setup, det_run,
      det_figures, det_teardown, &p320_net},
     {"detect/320x240/full", "640x480 RGB frame: letterbox, pass, decode, NMS", det_setup, det_run,
      det_figures, det_teardown, &p320_full},
+    {"detect/320x240/flip", "the same with detect.flip: a second pass on the mirror image, one NMS",
+     det_setup, det_run, det_figures, det_teardown, &p320_flip},
     {0},
 };

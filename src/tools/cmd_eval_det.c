@@ -189,8 +189,9 @@ int ac_cmd_eval_det(int argc, char **argv)
     int iw, ih;
     ac_detect_input_size(det, &iw, &ih);
     if (json) {
-        printf("{\"images\":%d,\"input\":\"%dx%d\",\"score_thr\":%.3f,\"nms_thr\":%.3f,", done_n,
-               iw, ih, cli.set.score_thr, cli.set.nms_thr);
+        printf("{\"images\":%d,\"input\":\"%dx%d\",\"flip\":%s,\"score_thr\":%.3f,"
+               "\"nms_thr\":%.3f,",
+               done_n, iw, ih, cli.set.flip ? "true" : "false", cli.set.score_thr, cli.set.nms_thr);
         for (int b = 0; b < AC_DETEVAL_BUCKETS; b++) {
             char key[32];
             snprintf(key, sizeof key, "ap_%s", b == 0 ? "ge64" : b == 1 ? "32_64" : "16_32");
@@ -202,8 +203,8 @@ int ac_cmd_eval_det(int argc, char **argv)
         jnum("images_per_s_with_decode", done_n / (t_all > 0 ? t_all : 1e-9), 0);
         printf("}\n");
     } else {
-        printf("images %d, detector input %dx%d, score >= %.3f, NMS IoU %.2f\n", done_n, iw, ih,
-               cli.set.score_thr, cli.set.nms_thr);
+        printf("images %d, detector input %dx%d%s, score >= %.3f, NMS IoU %.2f\n", done_n, iw, ih,
+               cli.set.flip ? " and its mirror" : "", cli.set.score_thr, cli.set.nms_thr);
         printf("%-8s %8s %8s\n", "bucket", "faces", "AP@0.5");
         for (int b = 0; b < AC_DETEVAL_BUCKETS; b++)
             printf("%-8s %8d %8.4f\n", ev.b[b].name, ev.b[b].npos, ac_deteval_ap(&ev, b));

@@ -1,7 +1,8 @@
 /* ac_detect on the shipped model: argument and size checks, refusal of
  * models that are not detectors, repeatable results across runs and image
  * sizes (the resize plan is rebuilt when the size changes), letterboxing of
- * a mirrored image giving mirrored boxes.
+ * a mirrored image giving mirrored boxes; the flip pass (its faces are a
+ * superset of one pass's after NMS, and mirror-consistent exactly).
  * usage: test_detect DET_MODEL OTHER_MODEL IMAGE */
 #include <errno.h>
 #include <math.h>
@@ -21,6 +22,66 @@ static int failures;
             failures++;                                                              \
         }                                                                            \
     } while (0)
+
+static int same_face(const struct ac_face *p, const struct ac_face *q, float tol)
+{
+    if (fabsf(p->score - q->score) > 1e-3f)
+        return 0;
+    if (fabsf(p->x0 - q->x0) > tol || fabsf(p->x1 - q->x1) > tol || fabsf(p->y0 - q->y0) > tol ||
+        fabsf(p->y1 - q->y1) > tol)
+        return 0;
+    for (int k = 0; k < 10; k++)
+        if (fabsf(p->lm[k] - q->lm[k]) > tol)
+            return 0;
+    return 1;
+}
+
+/* one: the single-pass faces of im (score >= 0.3). mir: im mirrored. */
+static void check_flip(const struct ac_nn_model *m, const struct ac_image *im, const uint8_t *mir,
+                       const struct ac_face *one, int n_one)
+{
+    struct ac_detect_settings s;
+    ac_detect_defaults(&s);
+    s.score_thr = 0.3f;
+    s.max_src_w = im->w;
+    s.max_src_h = im->h;
+    s.flip = 1;
+    struct ac_detect *d = NULL;
+    char err[256];
+    CHECK(ac_detect_create(m, &s, &d, err, sizeof err) == 0);
+    if (!d)
+        return;
+    static struct ac_face f[256], g[256];
+    int nf = ac_detect_run(d, im->rgb, im->w, im->h, im->stride, f);
+    CHECK(nf >= n_one);
+    /* every single-pass face is kept, or beaten by a merged face over it */
+    for (int i = 0; i < n_one; i++) {
+        int ok = 0;
+        for (int k = 0; k < nf && !ok; k++)
+            ok = ac_detpost_iou(&one[i], &f[k]) > s.nms_thr && f[k].score >= one[i].score;
+        CHECK(ok);
+    }
+    /* On a 4:3 crop (the model's 320x240 with no letterbox padding) the
+     * mirrored input of an image is the input of its mirror image, so the
+     * merged faces of the two must be mirror images of each other: this
+     * holds the un-mirroring of boxes and landmarks (left/right swapped)
+     * to within float rounding. */
+    int cw = im->w, ch = im->w * 3 / 4;
+    if (ch > im->h) {
+        ch = im->h;
+        cw = ch * 4 / 3;
+    }
+    const uint8_t *mcrop = mir + 3 * (im->w - cw); /* the mirror of im's top-left crop */
+    nf = ac_detect_run(d, im->rgb, cw, ch, im->stride, f);
+    int ng = ac_detect_run(d, mcrop, cw, ch, im->stride, g);
+    CHECK(nf >= 1 && nf == ng);
+    for (int i = 0; i < nf && i < ng; i++) {
+        struct ac_face back = g[i];
+        ac_detpost_unmirror(&back, (float)cw);
+        CHECK(same_face(&f[i], &back, 0.05f));
+    }
+    ac_detect_destroy(d);
+}
 
 int main(int argc, char **argv)
 {
@@ -51,6 +112,9 @@ int main(int argc, char **argv)
     CHECK(ac_detect_create(m, &s, &d, err, sizeof err) == -EINVAL);
     ac_detect_defaults(&s);
     s.max_faces = 0;
+    CHECK(ac_detect_create(m, &s, &d, err, sizeof err) == -EINVAL);
+    ac_detect_defaults(&s);
+    s.flip = 2;
     CHECK(ac_detect_create(m, &s, &d, err, sizeof err) == -EINVAL);
     ac_detect_defaults(&s);
     s.score_thr = 0.3f;
@@ -99,6 +163,8 @@ int main(int argc, char **argv)
         /* the mirrored face's left eye is the original's right eye */
         CHECK(fabsf(b[0].lm[0] - (im.w - a[0].lm[2])) <= tol);
     }
+    check_flip(m, &im, mir, a, na);
+
     /* min_face: a threshold above every face removes them all */
     ac_detect_destroy(d);
     s.min_face = (float)(im.w > im.h ? im.w : im.h) + 1;

@@ -1,5 +1,6 @@
 /* Detector post-processing with hand-computed cases: layout parsing,
- * max-in-out scoring, box and landmark decoding, IoU and NMS. */
+ * max-in-out scoring, box and landmark decoding, IoU and NMS, mapping a
+ * face found in the mirrored input back. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -173,8 +174,26 @@ static void test_nms(void)
         CHECK(many[i - 1].score >= many[i].score);
 }
 
+static void test_unmirror(void)
+{
+    /* in a 100 px wide input: box 10..30 x 5..25; left eye (14, 10), right
+     * eye (26, 11), nose (20, 15), mouth left (15, 20), right (25, 21) */
+    struct ac_face f = {10, 5, 30, 25, 0.9f, {14, 10, 26, 11, 20, 15, 15, 20, 25, 21}};
+    ac_detpost_unmirror(&f, 100);
+    /* x -> 100 - x; the mirrored left eye (86, 10) is now the right one */
+    const float want[10] = {74, 11, 86, 10, 80, 15, 75, 21, 85, 20};
+    near(f.x0, 70, 0, "unmirror x0");
+    near(f.x1, 90, 0, "unmirror x1");
+    near(f.y0, 5, 0, "unmirror y0");
+    near(f.y1, 25, 0, "unmirror y1");
+    near(f.score, 0.9f, 0, "unmirror score");
+    for (int k = 0; k < 10; k++)
+        near(f.lm[k], want[k], 0, "unmirror landmark");
+}
+
 int main(void)
 {
+    test_unmirror();
     test_layout();
     test_score();
     test_decode();
