@@ -69,14 +69,33 @@ def letterbox(img, longest):
     return out, s
 
 
+def unmirror(b, lm, width):
+    """Boxes (N, 4) and landmarks (N, 10) found in the mirrored input of
+    this width, mapped back; left and right eyes and mouth corners trade
+    places (the twin of ac_detpost_unmirror)."""
+    b = np.stack([width - b[:, 2], b[:, 1], width - b[:, 0], b[:, 3]], 1)
+    lm = lm.reshape(-1, 5, 2).copy()
+    lm[:, :, 0] = width - lm[:, :, 0]
+    lm = lm[:, [1, 0, 2, 4, 3]].reshape(-1, 10)
+    return b, lm
+
+
 @torch.no_grad()
-def detect(model, img, longest=640, score_thr=0.02, nms_thr=0.4, mean=127.5, scale=1 / 128.0):
+def detect(model, img, longest=640, score_thr=0.02, nms_thr=0.4, mean=127.5, scale=1 / 128.0,
+           flip=False):
+    """flip: also run on the mirrored input tensor (as `agecam --flip`) and
+    merge both passes' candidates in one NMS."""
     im, s = letterbox(img, longest)
     x = torch.from_numpy((im - mean) * scale).permute(2, 0, 1)[None]
-    cls, box, ldm = flatten_outputs(model(x))
     anc = anchors(im.shape[0], im.shape[1])
-    sc, b, lm = decode(cls[0], box[0], ldm[0], anc)
-    sc, b, lm = sc.numpy(), b.numpy(), lm.numpy()
+    parts = []
+    for mirrored in (False, True) if flip else (False,):
+        cls, box, ldm = flatten_outputs(model(torch.flip(x, [3]) if mirrored else x))
+        sc, b, lm = (t.numpy() for t in decode(cls[0], box[0], ldm[0], anc))
+        if mirrored:
+            b, lm = unmirror(b, lm, im.shape[1])
+        parts.append((sc, b, lm))
+    sc, b, lm = (np.concatenate(p) for p in zip(*parts))
     m = sc >= score_thr
     sc, b, lm = sc[m], b[m], lm[m]
     top = np.argsort(-sc)[:2000]
@@ -135,10 +154,10 @@ def bucket_ap(results, lo, hi):
     return float(np.sum((mrec[idx + 1] - mrec[idx]) * mpre[idx + 1]))
 
 
-def evaluate(model, entries, images, longest=640):
+def evaluate(model, entries, images, longest=640, flip=False):
     model.eval()
     results = []
     for e, img in zip(entries, images):
-        b, s, _ = detect(model, img, longest)
+        b, s, _ = detect(model, img, longest, flip=flip)
         results.append((b, s, e[3]))
     return {name: bucket_ap(results, lo, hi) for lo, hi, name in BUCKETS}
