@@ -67,7 +67,9 @@ int ac_nn_model_output_index(const struct ac_nn_model *m, const char *name);
 int ac_nn_ctx_create(const struct ac_nn_model *m, const struct ac_nn_ctx_opts *opts,
                      struct ac_nn_ctx **out);
 void ac_nn_ctx_destroy(struct ac_nn_ctx *c);
-/* input_h*input_w*input_c floats, NHWC, already normalised. Stable pointer. */
+/* input_h*input_w*input_c floats, NHWC, already normalised. Stable pointer;
+ * a run leaves its contents as they were (the arena plan keeps the input
+ * alive), which the detector's mirror pass relies on. */
 float *ac_nn_input(struct ac_nn_ctx *c);
 int ac_nn_run(struct ac_nn_ctx *c); /* no allocation */
 /* Output tensor index (0..n_outputs-1) of the last run. Any out pointer may be
