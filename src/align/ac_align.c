@@ -10,7 +10,7 @@
  * chips is left-right symmetric; mirroring also cancels the detector's own
  * horizontal landmark bias, about -9 px at this face size). */
 const float AC_ALIGN_TEMPLATE[10] = {
-    59.5f, 58.8f, 140.5f, 58.8f, 100.0f, 102.9f, 64.4f, 140.9f, 135.6f, 140.9f,
+    61.1f, 57.2f, 138.9f, 57.2f, 100.0f, 102.0f, 65.5f, 137.3f, 134.5f, 137.3f,
 };
 
 int ac_align_similarity(const float *src, const float *dst, int n, float m[4])
