@@ -1,8 +1,9 @@
 /* ac_detect on the shipped model: argument and size checks, refusal of
  * models that are not detectors, repeatable results across runs and image
  * sizes (the resize plan is rebuilt when the size changes), letterboxing of
- * a mirrored image giving mirrored boxes; the flip pass (its faces are a
- * superset of one pass's after NMS, and mirror-consistent exactly).
+ * a mirrored image giving mirrored boxes; the flip pass (every single-pass
+ * face is kept or covered by a higher-scored merged face, and the merged
+ * faces are exactly mirror-consistent).
  * usage: test_detect DET_MODEL OTHER_MODEL IMAGE */
 #include <errno.h>
 #include <math.h>
