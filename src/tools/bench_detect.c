@@ -1,8 +1,9 @@
 /* Bench rows for the face detector: one network pass at 320x240, and the
  * whole detector on a 640x480 frame (libyuv letterbox, pass, decoding,
- * NMS), and the same with the mirror pass (detect.flip). The frame is a synthetic pattern: with few candidates the
- * post-processing share is the minimum; real scenes add the NMS of their
- * faces (well under a millisecond for tens of faces). */
+ * NMS), and the same with the mirror pass (detect.flip). The frame is a
+ * synthetic pattern: with few candidates the post-processing share is the
+ * minimum; real scenes add the NMS of their faces (well under a millisecond
+ * for tens of faces). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
