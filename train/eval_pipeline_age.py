@@ -23,15 +23,16 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-BANDS = ((0, 13), (13, 20), (20, 40), (40, 65), (65, 1000))
+from eval_age import BANDS, band
 
 
 def report(name, pred, truth):
     e = np.abs(pred - truth)
-    bands = " / ".join("%.2f" % e[(truth >= lo) & (truth < hi)].mean()
-                       if ((truth >= lo) & (truth < hi)).any() else "-" for lo, hi in BANDS)
-    print("%-12s MAE %.3f  bias %+.2f  bands 0-12 / 13-19 / 20-39 / 40-64 / 65+: %s"
-          % (name, e.mean(), (pred - truth).mean(), bands))
+    which = np.array([band(t) for t in truth])
+    cells = " / ".join("%.2f" % e[which == i].mean() if (which == i).any() else "-"
+                       for i in range(len(BANDS)))
+    print("%-12s MAE %.3f  bias %+.2f  bands %s: %s"
+          % (name, e.mean(), (pred - truth).mean(), " / ".join(BANDS), cells))
 
 
 def main():

@@ -15,7 +15,8 @@
 
 struct det_param {
     const char *size;
-    int full; /* 0: network pass only; 1: whole detector; 2: whole, with the mirror pass */
+    int full; /* 0: network pass only; 1: the whole detector */
+    int flip; /* whole detector with the mirror pass (detect.flip) */
 };
 
 struct det_state {
@@ -66,7 +67,7 @@ static int det_setup(const struct ac_bench_opts *o, const void *param, void **st
     ac_detect_defaults(&s);
     s.max_src_w = FRAME_W;
     s.max_src_h = FRAME_H;
-    s.flip = p->full == 2;
+    s.flip = p->flip;
     if ((rc = ac_detect_create(st->model, &s, &st->det, msg, sizeof msg))) {
         snprintf(err, errlen, "%s: %s", path, msg);
         return rc;
@@ -104,8 +105,8 @@ static int det_figures(void *s, struct ac_bench_figure *f, int max)
     return n;
 }
 
-static const struct det_param p320_net = {"320x240", 0}, p320_full = {"320x240", 1},
-                               p320_flip = {"320x240", 2};
+static const struct det_param p320_net = {"320x240", 0, 0}, p320_full = {"320x240", 1, 0},
+                               p320_flip = {"320x240", 1, 1};
 
 const struct ac_bench_case ac_bench_detect[] = {
     {"detect/320x240/net", "one detector network pass at 320x240", det_setup, det_run,
