@@ -81,10 +81,10 @@ def unmirror(b, lm, width):
 
 
 @torch.no_grad()
-def detect(model, img, longest=640, score_thr=0.02, nms_thr=0.4, mean=127.5, scale=1 / 128.0,
-           flip=False):
-    """flip: also run on the mirrored input tensor (as `agecam --flip`) and
-    merge both passes' candidates in one NMS."""
+def candidates(model, img, longest=640, score_thr=0.02, mean=127.5, scale=1 / 128.0, flip=False):
+    """Decoded faces scoring >= score_thr, before NMS, in image pixels:
+    (scores, boxes, landmarks). flip: also run on the mirrored input tensor
+    (as `agecam --flip`) and return both passes' candidates."""
     im, s = letterbox(img, longest)
     x = torch.from_numpy((im - mean) * scale).permute(2, 0, 1)[None]
     anc = anchors(im.shape[0], im.shape[1])
@@ -97,11 +97,24 @@ def detect(model, img, longest=640, score_thr=0.02, nms_thr=0.4, mean=127.5, sca
         parts.append((sc, b, lm))
     sc, b, lm = (np.concatenate(p) for p in zip(*parts))
     m = sc >= score_thr
-    sc, b, lm = sc[m], b[m], lm[m]
+    return sc[m], b[m] / s, lm[m] / s
+
+
+def merge(parts, nms_thr=0.4):
+    """One NMS over several candidate sets (passes or input sizes), as
+    ac_detect merges its passes: the 2000 best, at most 750 kept."""
+    sc, b, lm = (np.concatenate(p) for p in zip(*parts))
     top = np.argsort(-sc)[:2000]
     sc, b, lm = sc[top], b[top], lm[top]
     k = nms(b, sc, nms_thr)[:750]
-    return b[k] / s, sc[k], lm[k] / s
+    return b[k], sc[k], lm[k]
+
+
+def detect(model, img, longest=640, score_thr=0.02, nms_thr=0.4, mean=127.5, scale=1 / 128.0,
+           flip=False):
+    """flip: also run on the mirrored input tensor (as `agecam --flip`) and
+    merge both passes' candidates in one NMS."""
+    return merge([candidates(model, img, longest, score_thr, mean, scale, flip)], nms_thr)
 
 
 def iou_one(b, gts):
