@@ -15,10 +15,7 @@ import argparse
 import csv
 import sys
 
-
-def read(path):
-    with open(path, newline="") as f:
-        return {r["path"]: float(r["pred"]) for r in csv.DictReader(f)}
+from eval_age import LabelError, read_predictions
 
 
 def average(tables, weights):
@@ -40,8 +37,8 @@ def main():
     if len(w) != len(a.files) or min(w) < 0 or sum(w) <= 0:
         sys.exit("avg_predictions: need one non-negative weight per file, not all zero")
     try:
-        avg = average([read(p) for p in a.files], w)
-    except (OSError, KeyError, ValueError) as e:
+        avg = average([read_predictions(p) for p in a.files], w)
+    except (OSError, LabelError, ValueError) as e:
         sys.exit("avg_predictions: %s" % e)
     with open(a.out, "w", newline="") as f:
         out = csv.writer(f)
