@@ -10,7 +10,7 @@
  * chips is left-right symmetric; mirroring also cancels the detector's own
  * horizontal landmark bias, about -9 px at this face size). */
 const float AC_ALIGN_TEMPLATE[10] = {
-    60.9f, 57.8f, 139.1f, 57.8f, 100.0f, 101.8f, 65.6f, 137.8f, 134.4f, 137.8f,
+    61.2f, 58.9f, 138.8f, 58.9f, 100.0f, 102.5f, 65.9f, 139.0f, 134.1f, 139.0f,
 };
 
 int ac_align_similarity(const float *src, const float *dst, int n, float m[4])
