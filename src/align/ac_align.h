@@ -5,8 +5,9 @@
  * face is warped so that its 5 landmarks land, in the least-squares sense,
  * on the mean landmark positions of UTKFace chips (AC_ALIGN_TEMPLATE,
  * measured by train/det_template.py with our detector). In that frame the
- * detector's face box spans about 1/1.2 of the chip side: the chip is the
- * face box expanded ~1.2x (docs/DETECTOR.md).
+ * detector's face box is a little larger than the chip (chip/box ~0.93):
+ * UTKFace's chips are tighter than the brief's "box expanded 1.2x"
+ * (docs/DETECTOR.md, "Chip vs face box").
  *
  * The transform is a similarity (rotation, uniform scale, translation; no
  * reflection) fitted in closed form (Umeyama 1991, 2-D). The warp samples

@@ -25,8 +25,8 @@ out=$("$AGECAM" detect --model "$MODEL" --out "$T/annot.jpg" "$IMG" 2>"$T/err")
 # within 10 px of the marked points: the shipped detector's mean landmark
 # error on the validation faces is 0.082 of the face's longer side (det45;
 # 0.085-0.086 before; models/README.md), 9-10 px on this 110 px face; a
-# decoding error is far larger
-# (so is a left/right mix-up of the mirror pass's landmarks, with --flip)
+# decoding error is far larger (so is a left/right mix-up of the mirror
+# pass's landmarks, with --flip)
 check_portrait() { # OUTPUT WHAT
   echo "$1" | head -1 | awk '
     { x0=$4; y0=$5; x1=$6; y1=$7; s=$9; lx=$11; ly=$12; rx=$13; ry=$14
