@@ -24,6 +24,11 @@
 #define AC_ALIGN_FRAME 200
 extern const float AC_ALIGN_TEMPLATE[10];
 
+/* Chip side per detector box side, median over chips of the shipped
+ * detector (docs/DETECTOR.md); for stand-ins that have a box but no
+ * landmarks. */
+#define AC_ALIGN_CHIP_PER_BOX 0.93f
+
 /* Similarity mapping src points onto dst points (n >= 2):
  * x' = a x - b y + tx,  y' = b x + a y + ty;  m = {a, b, tx, ty}.
  * Returns 0, or -EINVAL when the source points coincide. */

@@ -172,11 +172,11 @@ void ac_facedet_destroy(struct ac_facedet *d)
 
 const char *ac_facedet_model_path(const struct ac_facedet *d) { return d->path; }
 
-/* Landmarks where the alignment template puts them for a face box: the
- * chip spans 1.2 box sides around the box centre (ac_align.h). */
+/* Landmarks where the alignment template puts them for a face box, as our
+ * detector would: the chip is centred on the box (ac_align.h). */
 static void template_landmarks(struct ac_pface *f)
 {
-    float side = 1.2f * fmaxf(f->w, f->h);
+    float side = AC_ALIGN_CHIP_PER_BOX * fmaxf(f->w, f->h);
     float ox = f->x + f->w / 2 - side / 2, oy = f->y + f->h / 2 - side / 2;
     for (int k = 0; k < 5; k++) {
         f->lm[2 * k] = ox + AC_ALIGN_TEMPLATE[2 * k] * side / AC_ALIGN_FRAME;
