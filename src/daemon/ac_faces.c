@@ -172,8 +172,9 @@ void ac_facedet_destroy(struct ac_facedet *d)
 
 const char *ac_facedet_model_path(const struct ac_facedet *d) { return d->path; }
 
-/* Landmarks where the alignment template puts them for a face box, as our
- * detector would: the chip is centred on the box (ac_align.h). */
+/* Landmarks where the alignment template puts them for a face box: a chip
+ * of AC_ALIGN_CHIP_PER_BOX box sides centred on the box, close to what our
+ * detector gives (ac_align.h). */
 static void template_landmarks(struct ac_pface *f)
 {
     float side = AC_ALIGN_CHIP_PER_BOX * fmaxf(f->w, f->h);
