@@ -16,7 +16,8 @@ computed once (cached outside the work tree) and the loss becomes
 (1 - kd) x (LDL + mean loss) + kd x KL(teacher || student). The truth
 still enters through the first term; the teacher reshapes the targets.
 With --aux66 the 66-class head is distilled the same way, from the
-teacher's distribution folded to 66 classes (fold_probs).
+teacher's distribution folded to 66 classes (fold_probs). --teacher A,B,C
+distils an ensemble: the mean of their distributions.
 --ema D keeps an exponential moving average of the weights (and BN
 statistics), decay D per step; validation, best.pt and best66.pt then use
 the average, which smooths the last epochs' noise the way a soup of their
@@ -187,6 +188,26 @@ def teacher_probs(path, images):
     return p
 
 
+def ensemble_probs(paths, classes, tr_y):
+    """The mean of the teachers' distributions (each at its own input size).
+    A wider teacher is folded to the student's 66 classes; any other class
+    mismatch is an error."""
+    total = None
+    for path in paths:
+        tv = torch.load(path).get("variant")
+        t_x, t_y = utkdata.cached_arrays("train", smlf.VARIANTS[tv]["input_size"])
+        if not np.array_equal(t_y, tr_y):
+            raise SystemExit(f"teacher {path}: its training arrays differ from the student's")
+        p = teacher_probs(path, t_x)
+        del t_x
+        if p.shape[1] > classes == smlf.NUM_CLASSES:
+            p = fold_probs(p, classes)
+        if p.shape[1] != classes:
+            raise SystemExit(f"teacher {path} has {p.shape[1]} classes, the student {classes}")
+        total = p if total is None else total + p
+    return total / len(paths)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--variant", choices=list(smlf.VARIANTS), required=True)
@@ -207,7 +228,9 @@ def main():
                     "already holds last.pt (resume)")
     ap.add_argument("--init66", help="with --aux66 and a wide --init: take the 66-class head from this "
                     "checkpoint (same backbone, e.g. the best66.pt of the run that made --init)")
-    ap.add_argument("--teacher", help="distil this checkpoint (any variant, same class count)")
+    ap.add_argument("--teacher", help="distil this checkpoint (any variant, same class count, or "
+                    "wider for a 66-class student); a comma-separated list distils the mean of "
+                    "their distributions")
     ap.add_argument("--kd", type=float, default=0.5, help="weight of the teacher term (with --teacher)")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="validate and keep a moving average of the weights with this decay per "
@@ -219,16 +242,7 @@ def main():
     size = smlf.VARIANTS[a.variant]["input_size"]
     tr_x, tr_y = utkdata.cached_arrays("train", size)
     va_x, va_y = utkdata.cached_arrays("val", size)
-    soft = None
-    if a.teacher:
-        tv = torch.load(a.teacher).get("variant")
-        t_x, t_y = utkdata.cached_arrays("train", smlf.VARIANTS[tv]["input_size"])
-        if not np.array_equal(t_y, tr_y):
-            raise SystemExit("teacher and student training arrays differ")
-        soft = teacher_probs(a.teacher, t_x)
-        if soft.shape[1] != a.classes:
-            raise SystemExit(f"--teacher has {soft.shape[1]} classes, the student {a.classes}")
-        del t_x
+    soft = ensemble_probs(a.teacher.split(","), a.classes, tr_y) if a.teacher else None
     soft66 = fold_probs(soft, smlf.NUM_CLASSES) if soft is not None and a.aux66 else None
 
     # age balancing: sample each image with weight 1/sqrt(count of its age),

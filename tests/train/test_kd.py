@@ -1,7 +1,8 @@
 """train_age.teacher_probs: the distillation targets are the teacher's
 mirror-averaged class distribution on the un-augmented images, computed once
 and read back from the cache unchanged; the 66-class head's targets are a
-wide teacher's folded (fold_probs). Needs torch; meson runs it only then."""
+wide teacher's folded (fold_probs); a list of teachers gives the mean of
+their distributions (ensemble_probs). Needs torch; meson runs it only then."""
 import os
 import sys
 import tempfile
@@ -53,6 +54,29 @@ with tempfile.TemporaryDirectory() as tmp:
     torch.save({"model": net.state_dict(), "variant": "small", "epoch": 3}, ck)
     again = train_age.teacher_probs(ck, imgs)
     assert torch.equal(again, p)
+
+    # --teacher A,B: the mean of the teachers' distributions, a wide one folded
+    # to the 66-class student's classes; each teacher reads its own arrays
+    wnet = smlf.build("small", 101).eval()
+    ckw = os.path.join(tmp, "wide.pt")
+    torch.save({"model": wnet.state_dict(), "variant": "small", "epoch": 1, "classes": 101}, ckw)
+    labels = np.arange(5)
+    train_age.utkdata.cached_arrays = lambda split, size: (imgs, labels)
+    ens = train_age.ensemble_probs([ck, ckw], smlf.NUM_CLASSES, labels)
+    pw = train_age.teacher_probs(ckw, imgs)
+    ref = 0.5 * (again + train_age.fold_probs(pw, smlf.NUM_CLASSES))
+    assert ens.shape == (5, smlf.NUM_CLASSES), ens.shape
+    assert torch.allclose(ens, ref, atol=1e-7), (ens - ref).abs().max()
+    try:
+        train_age.ensemble_probs([ck], 101, labels)
+        raise AssertionError("a 66-class teacher was taken for a 101-class student")
+    except SystemExit as e:
+        assert "66 classes" in str(e), e
+    try:
+        train_age.ensemble_probs([ck], smlf.NUM_CLASSES, labels + 1)
+        raise AssertionError("a teacher with other training labels was taken")
+    except SystemExit as e:
+        assert "differ" in str(e), e
 
 # the 66-class head's targets under --aux66: a wide teacher's distribution
 # folded, every age from 65 on into the open-ended last class
