@@ -24,6 +24,7 @@ the average, which smooths the last epochs' noise the way a soup of their
 checkpoints does (train/soup.py), without storing them.
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -170,7 +171,11 @@ def teacher_probs(path, images):
     (mirror-averaged, no augmentation), cached next to the image arrays."""
     s = torch.load(path)
     n = smlf.checkpoint_classes(s)
-    key = f"{os.path.basename(path)}-{s.get('variant')}-{s.get('epoch')}-{len(images)}-{n}"
+    # keyed by the file's bytes: runs all name their files best.pt / best66.pt,
+    # and two of them can share a variant and an epoch
+    with open(path, "rb") as f:
+        digest = hashlib.sha1(f.read()).hexdigest()[:16]
+    key = f"{os.path.basename(path)}-{digest}-{s.get('variant')}-{len(images)}-{n}"
     cache = os.path.join(utkdata.CACHE, "teacher-" + key + ".npy")
     if os.path.exists(cache):
         return torch.from_numpy(np.load(cache))
@@ -200,7 +205,7 @@ def ensemble_probs(paths, classes, tr_y):
             raise SystemExit(f"teacher {path}: its training arrays differ from the student's")
         p = teacher_probs(path, t_x)
         del t_x
-        if p.shape[1] > classes == smlf.NUM_CLASSES:
+        if classes == smlf.NUM_CLASSES and p.shape[1] > classes:
             p = fold_probs(p, classes)
         if p.shape[1] != classes:
             raise SystemExit(f"teacher {path} has {p.shape[1]} classes, the student {classes}")

@@ -47,13 +47,27 @@ with tempfile.TemporaryDirectory() as tmp:
     cached = [f for f in os.listdir(tmp) if f.startswith("teacher-") and f.endswith(".npy")]
     assert len(cached) == 1, cached
 
-    # a second call reads the cache: the checkpoint's weights are not consulted
-    with torch.no_grad():
-        for q in net.parameters():
-            q.add_(1.0)
-    torch.save({"model": net.state_dict(), "variant": "small", "epoch": 3}, ck)
+    # a second call reads the cache, not the network: a marked cache file
+    # comes back as it is
+    cf = os.path.join(tmp, cached[0])
+    np.save(cf, np.full((5, smlf.NUM_CLASSES), 0.25, np.float32))
+    assert torch.all(train_age.teacher_probs(ck, imgs) == 0.25), "the cache was not read"
+    np.save(cf, p.numpy())
     again = train_age.teacher_probs(ck, imgs)
     assert torch.equal(again, p)
+
+    # another checkpoint with the same file name, variant and epoch (every
+    # run writes best.pt) gets its own targets, not the first one's cache
+    other = os.path.join(tmp, "b")
+    os.mkdir(other)
+    net2 = smlf.build("small").eval()
+    with torch.no_grad():
+        for q, r in zip(net2.parameters(), net.parameters()):
+            q.copy_(r * 0.5)
+    ck2 = os.path.join(other, "teacher.pt")
+    torch.save({"model": net2.state_dict(), "variant": "small", "epoch": 3}, ck2)
+    p2 = train_age.teacher_probs(ck2, imgs)
+    assert not torch.equal(p2, p), "a second teacher read the first one's cached targets"
 
     # --teacher A,B: the mean of the teachers' distributions, a wide one folded
     # to the 66-class student's classes; each teacher reads its own arrays
