@@ -16,8 +16,9 @@ computed once (cached outside the work tree) and the loss becomes
 (1 - kd) x (LDL + mean loss) + kd x KL(teacher || student). The truth
 still enters through the first term; the teacher reshapes the targets.
 With --aux66 the 66-class head is distilled the same way, from the
-teacher's distribution folded to 66 classes (fold_probs). --teacher A,B,C
-distils an ensemble: the mean of their distributions.
+teacher's distribution folded to 66 classes (fold_probs), or from
+--teacher66's own 66-class heads. --teacher A,B,C distils an ensemble: the
+mean of their distributions.
 --ema D keeps an exponential moving average of the weights (and BN
 statistics), decay D per step; validation, best.pt and best66.pt then use
 the average, which smooths the last epochs' noise the way a soup of their
@@ -213,6 +214,15 @@ def ensemble_probs(paths, classes, tr_y):
     return total / len(paths)
 
 
+def targets66(teacher66, soft, tr_y):
+    """The 66-class head's distillation targets under --aux66: the mean of the
+    --teacher66 checkpoints' distributions when given, else the wide targets
+    folded to 66 classes (None without any teacher)."""
+    if teacher66:
+        return ensemble_probs(teacher66.split(","), smlf.NUM_CLASSES, tr_y)
+    return fold_probs(soft, smlf.NUM_CLASSES) if soft is not None else None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--variant", choices=list(smlf.VARIANTS), required=True)
@@ -236,6 +246,9 @@ def main():
     ap.add_argument("--teacher", help="distil this checkpoint (any variant, same class count, or "
                     "wider for a 66-class student); a comma-separated list distils the mean of "
                     "their distributions")
+    ap.add_argument("--teacher66", help="with --aux66: distil the 66-class head from these (comma-"
+                    "separated, mean) instead of from --teacher folded to 66 classes; lets the "
+                    "paper's head learn from teachers' own 66-class heads")
     ap.add_argument("--kd", type=float, default=0.5, help="weight of the teacher term (with --teacher)")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="validate and keep a moving average of the weights with this decay per "
@@ -248,7 +261,9 @@ def main():
     tr_x, tr_y = utkdata.cached_arrays("train", size)
     va_x, va_y = utkdata.cached_arrays("val", size)
     soft = ensemble_probs(a.teacher.split(","), a.classes, tr_y) if a.teacher else None
-    soft66 = fold_probs(soft, smlf.NUM_CLASSES) if soft is not None and a.aux66 else None
+    if a.teacher66 and not a.aux66:
+        raise SystemExit("--teacher66 needs --aux66")
+    soft66 = targets66(a.teacher66, soft, tr_y) if a.aux66 else None
 
     # age balancing: sample each image with weight 1/sqrt(count of its age),
     # which lifts the thin teens and elderly without drowning the 20s

@@ -1,8 +1,9 @@
 """train_age.teacher_probs: the distillation targets are the teacher's
 mirror-averaged class distribution on the un-augmented images, computed once
 and read back from the cache unchanged; the 66-class head's targets are a
-wide teacher's folded (fold_probs); a list of teachers gives the mean of
-their distributions (ensemble_probs). Needs torch; meson runs it only then."""
+wide teacher's folded (fold_probs) or --teacher66's own (targets66); a list
+of teachers gives the mean of their distributions (ensemble_probs). Needs
+torch; meson runs it only then."""
 import os
 import sys
 import tempfile
@@ -81,6 +82,12 @@ with tempfile.TemporaryDirectory() as tmp:
     ref = 0.5 * (again + train_age.fold_probs(pw, smlf.NUM_CLASSES))
     assert ens.shape == (5, smlf.NUM_CLASSES), ens.shape
     assert torch.allclose(ens, ref, atol=1e-7), (ens - ref).abs().max()
+    # --teacher66: the 66-class head learns from these checkpoints' own
+    # distributions, not from the wide targets folded
+    t66 = train_age.targets66(ck + "," + ck2, pw, labels)
+    assert torch.allclose(t66, 0.5 * (again + p2), atol=1e-7), (t66 - 0.5 * (again + p2)).abs().max()
+    assert torch.equal(train_age.targets66(None, pw, labels), train_age.fold_probs(pw, smlf.NUM_CLASSES))
+    assert train_age.targets66(None, None, labels) is None
     try:
         train_age.ensemble_probs([ck], 101, labels)
         raise AssertionError("a 66-class teacher was taken for a 101-class student")
