@@ -249,11 +249,13 @@ def main():
     ap.add_argument("--teacher66", help="with --aux66: distil the 66-class head from these (comma-"
                     "separated, mean) instead of from --teacher folded to 66 classes; lets the "
                     "paper's head learn from teachers' own 66-class heads")
-    ap.add_argument("--kd", type=float, default=0.5, help="weight of the teacher term (with --teacher)")
+    ap.add_argument("--kd", type=float, default=0.5, help="weight of the teacher term (with --teacher or --teacher66)")
     ap.add_argument("--ema", type=float, default=0.0,
                     help="validate and keep a moving average of the weights with this decay per "
                     "step (e.g. 0.999); 0 = off")
     a = ap.parse_args()
+    if a.teacher66 and not a.aux66:
+        raise SystemExit("--teacher66 needs --aux66")
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
     os.makedirs(a.out, exist_ok=True)
@@ -261,8 +263,6 @@ def main():
     tr_x, tr_y = utkdata.cached_arrays("train", size)
     va_x, va_y = utkdata.cached_arrays("val", size)
     soft = ensemble_probs(a.teacher.split(","), a.classes, tr_y) if a.teacher else None
-    if a.teacher66 and not a.aux66:
-        raise SystemExit("--teacher66 needs --aux66")
     soft66 = targets66(a.teacher66, soft, tr_y) if a.aux66 else None
 
     # age balancing: sample each image with weight 1/sqrt(count of its age),
