@@ -12,7 +12,9 @@
 #     so one sample caught mid-frame cannot pass a leak or fail a flat run);
 #   - no fd leak (the fewest open fds of the first five samples after warm-up
 #     equals that of the last five: a frame's file may be open at a sample);
-#   - stable frame rate (every HEALTH fps after warm-up at least half the median);
+#   - no stall: after warm-up, never 2 s or more without a HEALTH record
+#     showing frames done (per-second fps min/median/max are printed as
+#     figures: on a shared 2-core machine one slow second is not a fault);
 #   - exact miss accounting in every reader (soak_reader checks each call);
 #   - the daemon still up at the end and stopping cleanly on SIGTERM.
 # usage: soak.sh AGECAMD SOAK_READER FRAMES_DIR AGE_MODEL DURATION_S [OUTDIR]
@@ -93,8 +95,8 @@ for k in "${kids[@]}"; do
   [ $rc -eq 0 ] || [ $rc -eq 137 ] || { say "reader $k: exit $rc"; cat "$OUT"/reader*.err | head; fail=1; }
 done
 wait $STEADY || { say "steady reader failed: $(cat "$OUT/steady.err")"; fail=1; }
-read -r rec missed errs flo fmed fhi <"$OUT/steady.out" || true
-say "steady reader: ${rec:-0} records, ${missed:-?} missed, fps min/median/max ${flo:-?}/${fmed:-?}/${fhi:-?}"
+read -r rec missed errs flo fmed fhi stall <"$OUT/steady.out" || true
+say "steady reader: ${rec:-0} records, ${missed:-?} missed, fps min/median/max ${flo:-?}/${fmed:-?}/${fhi:-?}, longest stall ${stall:-?} s"
 lapped=$(grep -h . "$OUT"/reader*.out 2>/dev/null | awk '{r+=$1; m+=$2} END {print r + 0, m + 0}')
 say "lapped readers: ${lapped% *} records, ${lapped#* } counted missed, accounting exact"
 [ "${lapped#* }" -gt 0 ] || { say "no reader was lapped: miss accounting not exercised"; fail=1; }
@@ -108,8 +110,8 @@ if [ -n "$rss0" ] && [ -n "$rss1" ]; then
 else
   say "no RSS sample (run too short or daemon gone)"; fail=1
 fi
-awk -v lo="${flo:-0}" -v med="${fmed:-0}" 'BEGIN{exit !(med > 0 && lo >= med / 2)}' ||
-  { say "frame rate unstable or zero (min ${flo:-?}, median ${fmed:-?})"; fail=1; }
+awk -v med="${fmed:-0}" -v st="${stall:-999}" 'BEGIN{exit !(med > 0 && st < 2.0)}' ||
+  { say "pipeline stalled or idle (median fps ${fmed:-?}, longest stall ${stall:-?} s)"; fail=1; }
 kill -TERM $PID
 for i in $(seq 100); do kill -0 $PID 2>/dev/null || break; sleep 0.1; done
 if kill -0 $PID 2>/dev/null; then say "agecamd ignored SIGTERM"; fail=1; else

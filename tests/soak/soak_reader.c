@@ -2,10 +2,13 @@
  * now and then (pause_ms every 2 s, so a small ring laps it), and checks the
  * reader contract on every call: records strictly in order, and the
  * position advancing by exactly the records returned plus the records
- * counted missed. Prints "records missed errors fps_min fps_med fps_max"
- * (fps from HEALTH records after WARM_S seconds, start-up not being the
- * steady rate, averaged per second so a short HEALTH period's frame-count
- * jitter does not read as a stall) and exits 1 on any accounting error.
+ * counted missed. Prints "records missed errors fps_min fps_med fps_max
+ * stall_s" and exits 1 on any accounting error. After WARM_S seconds
+ * (start-up is not the steady rate): fps from HEALTH records averaged per
+ * second (a short HEALTH period's frame-count jitter is not a stall), and
+ * stall_s, the longest time without a HEALTH record showing frames done: it
+ * catches both a sink that stops publishing and a pipeline that publishes
+ * zeros, while a slow second on a busy machine is only a figure.
  * usage: soak_reader NAME SECS PAUSE_MS [WARM_S] */
 #include <errno.h>
 #include <stdio.h>
@@ -59,6 +62,7 @@ int main(int argc, char **argv)
     double bin_sum = 0;
     int bin_n = 0;
     uint64_t records = 0, missed = 0, errors = 0, prev = 0;
+    double progress_at = -1, stall = 0; /* since the warm-up */
     double next_pause = now_s() + 2;
     while (now_s() - t0 < secs) {
         struct agecam_ring_info a, b;
@@ -97,6 +101,11 @@ int main(int argc, char **argv)
                 }
                 bin_sum += rec.u.health.fps;
                 bin_n++;
+                if (rec.u.health.fps > 0) {
+                    if (progress_at >= 0 && t - progress_at > stall)
+                        stall = t - progress_at;
+                    progress_at = t;
+                }
             }
         }
         if (pause_ms > 0 && now_s() > next_pause) {
@@ -105,6 +114,11 @@ int main(int argc, char **argv)
         }
     }
     agecam_reader_close(r);
+    double end = now_s() - t0;
+    if (progress_at >= 0 && end - progress_at > stall)
+        stall = end - progress_at; /* stalled at the end counts too */
+    else if (progress_at < 0)
+        stall = end - warm; /* never saw progress after the warm-up */
     float lo = 0, med = 0, hi = 0;
     if (nfps) {
         qsort(fps, (size_t)nfps, sizeof fps[0], cmpf);
@@ -112,7 +126,7 @@ int main(int argc, char **argv)
         med = fps[nfps / 2];
         hi = fps[nfps - 1];
     }
-    printf("%llu %llu %llu %.1f %.1f %.1f\n", (unsigned long long)records,
-           (unsigned long long)missed, (unsigned long long)errors, lo, med, hi);
+    printf("%llu %llu %llu %.1f %.1f %.1f %.2f\n", (unsigned long long)records,
+           (unsigned long long)missed, (unsigned long long)errors, lo, med, hi, stall);
     return bad ? 1 : 0;
 }
