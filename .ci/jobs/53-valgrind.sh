@@ -4,7 +4,8 @@
 # det-320x240 model is there, alignment, age net, tracker, ring), read by a
 # ring consumer, a SIGHUP reload in the middle, then SIGTERM. Any memcheck
 # error or definite leak fails (exit status 99 from valgrind).
-# Time under valgrind is bounded by AGECAM_VG_SECONDS (default 40).
+# Time under valgrind is bounded by AGECAM_VG_SECONDS (default 40) after the
+# first frame is through.
 set -uo pipefail
 : "${AGECAM_CI_DIR:?run from .ci/run}"
 command -v valgrind >/dev/null || { echo "valgrind missing"; exit 77; }
@@ -39,6 +40,14 @@ valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite 
   --show-leak-kinds=definite --track-origins=yes --log-file="$D/memcheck.log" \
   "$B/src/daemon/agecamd" -c "$D/vg.conf" >"$D/agecamd.log" 2>&1 &
 PID=$!
+# the reload comes after the first frame is through (up to 3 min: under
+# valgrind a loaded machine took 16 s for one frame, and a reload before it
+# restarts the wait), then at least secs/2 of running
+for i in $(seq 900); do
+  grep -q "ready: first frame processed" "$D/agecamd.log" && break
+  kill -0 $PID 2>/dev/null || break
+  sleep 0.2
+done
 sleep $((secs / 2))
 kill -HUP $PID 2>/dev/null
 timeout $((secs / 2)) "$B/src/tools/agecam" tail --ring "$NAME" -f >"$D/tail.out" 2>&1
