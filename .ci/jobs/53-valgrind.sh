@@ -41,8 +41,8 @@ valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite 
   "$B/src/daemon/agecamd" -c "$D/vg.conf" >"$D/agecamd.log" 2>&1 &
 PID=$!
 # the reload comes after the first frame is through (up to 3 min: under
-# valgrind a loaded machine took 16 s for one frame, and a reload before it
-# restarts the wait), then at least secs/2 of running
+# valgrind a loaded machine took 16 s for one frame), so that memcheck sees
+# a pipeline stopped while running, not while loading; then secs/2 more
 for i in $(seq 900); do
   grep -q "ready: first frame processed" "$D/agecamd.log" && break
   kill -0 $PID 2>/dev/null || break

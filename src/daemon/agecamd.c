@@ -77,6 +77,13 @@ static void close_ring(struct ac_ring *r)
     ac_ring_destroy(r);
 }
 
+static void mark_ready(struct daemon *d, const char *why)
+{
+    ac_notify("READY=1");
+    d->ready = 1;
+    ac_info("ready: %s", why);
+}
+
 static void log_timings(struct ac_pipeline *p)
 {
     char buf[1024];
@@ -115,6 +122,12 @@ static int reload(struct daemon *d)
     }
     ac_pipeline_stop(d->pipe);
     log_timings(d->pipe);
+    /* stopping drains frames already in flight: a reload that comes before
+     * the main loop saw the first one must not lose it */
+    struct ac_pipeline_stats st;
+    ac_pipeline_check(d->pipe, &st);
+    if (!d->ready && st.first_frame)
+        mark_ready(d, "first frame processed");
     next_id = ac_pipeline_next_track_id(d->pipe);
     ac_pipeline_destroy(d->pipe);
     d->pipe = NULL;
@@ -242,11 +255,8 @@ int main(int argc, char **argv)
         else if (st.camera_online)
             offline_since = -1;
         /* a service waiting for its camera to appear is up, not starting */
-        if (!d.ready && (st.first_frame || (offline_since >= 0 && now - offline_since > 2000))) {
-            ac_notify("READY=1");
-            d.ready = 1;
-            ac_info("ready: %s", st.first_frame ? "first frame processed" : "waiting for the camera");
-        }
+        if (!d.ready && (st.first_frame || (offline_since >= 0 && now - offline_since > 2000)))
+            mark_ready(&d, st.first_frame ? "first frame processed" : "waiting for the camera");
         if (!stalled && now - status_at >= 2000 && !st.frames) {
             ac_notifyf("STATUS=waiting for frames, camera %s", st.camera_online ? "online" : "offline");
             status_at = now;
