@@ -62,7 +62,8 @@ int main(int argc, char **argv)
     double bin_sum = 0;
     int bin_n = 0;
     uint64_t records = 0, missed = 0, errors = 0, prev = 0;
-    double progress_at = -1, stall = 0; /* since the warm-up */
+    /* a gap that straddles the warm-up counts from its end */
+    double progress_at = warm, stall = 0;
     double next_pause = now_s() + 2;
     while (now_s() - t0 < secs) {
         struct agecam_ring_info a, b;
@@ -102,7 +103,7 @@ int main(int argc, char **argv)
                 bin_sum += rec.u.health.fps;
                 bin_n++;
                 if (rec.u.health.fps > 0) {
-                    if (progress_at >= 0 && t - progress_at > stall)
+                    if (t - progress_at > stall)
                         stall = t - progress_at;
                     progress_at = t;
                 }
@@ -115,10 +116,8 @@ int main(int argc, char **argv)
     }
     agecam_reader_close(r);
     double end = now_s() - t0;
-    if (progress_at >= 0 && end - progress_at > stall)
+    if (end - progress_at > stall)
         stall = end - progress_at; /* stalled at the end counts too */
-    else if (progress_at < 0)
-        stall = end - warm; /* never saw progress after the warm-up */
     float lo = 0, med = 0, hi = 0;
     if (nfps) {
         qsort(fps, (size_t)nfps, sizeof fps[0], cmpf);
