@@ -34,6 +34,16 @@ static void write_config(const char *path, int camera_id, const char *extra)
                frames, camera_id, age_model, ring_name, extra ? extra : "");
 }
 
+/* agecamd on a fresh TAG.conf of write_config(camera_id), no watchdog */
+static void start_conf(struct daemon *d, const char *tag, int camera_id)
+{
+    char cfg[400];
+    snprintf(cfg, sizeof cfg, "%s/%s.conf", g_dir, tag);
+    write_config(cfg, camera_id, NULL);
+    char *argv[] = {(char *)agecamd, "-c", cfg, NULL};
+    daemon_start(d, tag, NULL, argv);
+}
+
 static void test_startup_errors(void)
 {
     char cfg[400];
@@ -62,12 +72,8 @@ static void test_startup_errors(void)
 
 static void test_sigterm(void)
 {
-    char cfg[400];
-    snprintf(cfg, sizeof cfg, "%s/term.conf", g_dir);
-    write_config(cfg, 3, NULL);
     struct daemon d;
-    char *argv[] = {(char *)agecamd, "-c", cfg, NULL};
-    daemon_start(&d, "term", NULL, argv);
+    start_conf(&d, "term", 3);
     CHECK(daemon_notify_wait(&d, "READY=1", 15000));
     agecam_reader *r = open_ring(5000);
     CHECK(r != NULL);
@@ -198,12 +204,8 @@ static void test_sighup(void)
  * through at all there is nothing to check, and the test says so. */
 static void test_early_reload(void)
 {
-    char cfg[400];
-    snprintf(cfg, sizeof cfg, "%s/early.conf", g_dir);
-    write_config(cfg, 0, NULL);
     struct daemon d;
-    char *argv[] = {(char *)agecamd, "-c", cfg, NULL};
-    daemon_start(&d, "early", NULL, argv);
+    start_conf(&d, "early", 0);
     CHECK(daemon_notify_wait(&d, "STATUS=starting", 15000));
     kill(d.pid, SIGHUP);
     CHECK(log_wait(&d, "reloaded", 10000));
