@@ -171,16 +171,22 @@ static inline int count_in(const char *hay, const char *needle)
     return n;
 }
 
+/* The daemon's log so far (its first MiB), in a buffer the next call reuses;
+ * "" when it cannot be read. */
+static inline const char *log_text(const struct daemon *d)
+{
+    static char buf[1 << 20];
+    FILE *f = fopen(d->log, "r");
+    size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
 static inline int log_contains(const struct daemon *d, const char *needle)
 {
-    FILE *f = fopen(d->log, "r");
-    if (!f)
-        return 0;
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strstr(buf, needle) != NULL;
+    return strstr(log_text(d), needle) != NULL;
 }
 
 static inline int log_wait(const struct daemon *d, const char *needle, int ms)

@@ -209,12 +209,7 @@ static void test_early_reload(void)
     CHECK(daemon_notify_wait(&d, "STATUS=starting", 15000));
     kill(d.pid, SIGHUP);
     CHECK(log_wait(&d, "reloaded", 10000));
-    static char log[1 << 16];
-    FILE *f = fopen(d.log, "r");
-    size_t n = f ? fread(log, 1, sizeof log - 1, f) : 0;
-    if (f)
-        fclose(f);
-    log[n] = 0;
+    const char *log = log_text(&d);
     const char *timings = strstr(log, "stage timings:"), *reloaded = strstr(log, "reloaded");
     const char *ready = strstr(log, "ready: first frame processed");
     const char *track = timings ? strstr(timings, " track ") : NULL;
