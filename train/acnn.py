@@ -24,7 +24,7 @@ import numpy as np
 MAGIC = b"ACNNMDL\0"
 VERSION = 1
 HEADER_SIZE = 64
-KIND_GENERIC, KIND_AGE, KIND_DETECTOR = 0, 1, 2
+KIND_GENERIC, KIND_AGE, KIND_DETECTOR, KIND_VERIFIER = 0, 1, 2, 3
 
 OP = dict(conv=1, fc=2, add=3, se=4, gap=5, concat=6, upsample=7, softmax=8, act=9, maxpool=10)
 ACT = dict(none=0, relu=1, leaky=2, sigmoid=3)

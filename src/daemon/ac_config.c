@@ -48,6 +48,10 @@ const struct ac_option ac_options[] = {
     B("detect", "flip", detect.flip, "false",
       "also run the detector on the mirror image and merge the faces (about twice the detector "
       "time; finds more partly hidden and cut-off faces)"),
+    S("detect", "verifier", detect.verifier, "auto", "verifier",
+      "second look at each detected face (face-verify.acnn: a small net on the whole box; score "
+      "becomes sqrt(detector x verifier)); auto: that file where models are found, none: off, "
+      "or a path"),
 
     F("align", "min_size", align.min_size, "32", 0, 4096, "faces smaller than this (pixels) get no age estimate"),
     F("align", "max_roll", align.max_roll, "35", 0, 180, "largest head tilt (degrees) still estimated"),

@@ -28,9 +28,10 @@ struct ac_facedet {
     size_t nreplay;
     uint64_t replay_frames;
     struct ac_nn_model *model;
+    struct ac_nn_model *vmodel; /* face verifier, NULL: none */
     struct ac_detect *det;
     struct ac_face raw[MAX_RAW];
-    char path[AC_CFG_STR + 64];
+    char path[2 * AC_CFG_STR + 64];
 };
 
 int ac_find_model_glob(const char *pattern, char *path, size_t len, char *err, size_t errlen)
@@ -108,6 +109,29 @@ static int load_replay(struct ac_facedet *d, const char *path, char *err, size_t
     return rc;
 }
 
+/* detect.verifier: "none", "auto" (face-verify.acnn where models are found,
+ * else none) or a path that must load. Appends it to d->path for the log. */
+static int load_verifier(struct ac_facedet *d, const char *v, char *err, size_t errlen)
+{
+    char path[AC_CFG_STR + 64], why[256];
+    if (!strcmp(v, "none"))
+        return 0;
+    if (!strcmp(v, "auto")) {
+        if (ac_find_model_glob("face-verify.acnn", path, sizeof path, why, sizeof why))
+            return 0;
+    } else {
+        snprintf(path, sizeof path, "%s", v);
+    }
+    int rc = ac_nn_model_load(path, &d->vmodel, why, sizeof why);
+    if (rc) {
+        snprintf(err, errlen, "verifier model %s: %s", path, why);
+        return rc;
+    }
+    size_t n = strlen(d->path);
+    snprintf(d->path + n, sizeof d->path - n, " + verifier %s", path);
+    return 0;
+}
+
 int ac_facedet_create(const struct ac_config *c, struct ac_facedet **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -137,8 +161,11 @@ int ac_facedet_create(const struct ac_config *c, struct ac_facedet **out, char *
         snprintf(err, errlen, "detector model %s: %s", d->path, why);
         goto fail;
     }
+    if ((rc = load_verifier(d, c->detect.verifier, err, errlen)))
+        goto fail;
     struct ac_detect_settings s;
     ac_detect_defaults(&s);
+    s.verifier = d->vmodel;
     s.score_thr = c->detect.score_threshold;
     s.nms_thr = c->detect.nms_threshold;
     s.min_face = (float)c->detect.min_face;
@@ -166,6 +193,7 @@ void ac_facedet_destroy(struct ac_facedet *d)
         return;
     ac_detect_destroy(d->det);
     ac_nn_model_destroy(d->model);
+    ac_nn_model_destroy(d->vmodel);
     free(d->replay);
     free(d);
 }

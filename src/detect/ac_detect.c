@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/ac_resize.h"
+#include "detect/ac_verify.h"
 
 struct ac_detect {
     struct ac_detect_settings set;
@@ -23,6 +24,8 @@ struct ac_detect {
     float *scaled;              /* in_w * in_h * 3, the resized image before letterboxing */
     struct ac_face *cand;
     int max_cand; /* per pass; cand holds two passes' worth with flip */
+    struct ac_verify *verify; /* NULL: none */
+    float cand_thr;           /* the network's threshold: score_thr, or its square */
 };
 
 void ac_detect_defaults(struct ac_detect_settings *s)
@@ -35,6 +38,7 @@ void ac_detect_defaults(struct ac_detect_settings *s)
     s->max_src_h = 1080;
     s->threads = 1;
     s->flip = 0;
+    s->verifier = NULL;
 }
 
 void ac_detect_destroy(struct ac_detect *d)
@@ -42,6 +46,7 @@ void ac_detect_destroy(struct ac_detect *d)
     if (!d)
         return;
     ac_nn_ctx_destroy(d->ctx);
+    ac_verify_destroy(d->verify);
     if (d->plan_w)
         ac_resize_plan_uninit(&d->plan);
     free(d->scaled);
@@ -118,6 +123,16 @@ int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_set
     rc = check_outputs(d, err, errlen);
     if (rc)
         goto out_fail;
+    d->cand_thr = s->score_thr;
+    if (s->verifier) {
+        char why[160];
+        if ((rc = ac_verify_create(s->verifier, s->threads, &d->verify, why, sizeof why))) {
+            if (err && errlen)
+                snprintf(err, errlen, "verifier: %s", why);
+            goto out_fail;
+        }
+        d->cand_thr = s->score_thr * s->score_thr;
+    }
     d->scaled = malloc(sizeof(float) * (size_t)d->in_w * d->in_h * 3);
     d->cand = malloc(sizeof(*d->cand) * (size_t)d->max_cand * (s->flip ? 2 : 1));
     if (!d->scaled || !d->cand) {
@@ -179,7 +194,7 @@ static int decode_pass(struct ac_detect *d, struct ac_face *out, int mirrored)
         const float *data;
         int fh, fw;
         ac_nn_output(d->ctx, d->out_index[li], &data, &fh, &fw, NULL, NULL);
-        rc = ac_detpost_decode_level(&d->layout, li, data, fh, fw, d->set.score_thr, out + n,
+        rc = ac_detpost_decode_level(&d->layout, li, data, fh, fw, d->cand_thr, out + n,
                                      d->max_cand - n);
         if (rc < 0)
             return rc;
@@ -205,6 +220,31 @@ static void mirror_input(struct ac_detect *d)
                 row[3 * b + c] = t;
             }
     }
+}
+
+/* Rescores the n faces in cand (sorted by the network's score) with the
+ * verifier, drops those under score_thr and re-sorts (insertion sort: n is
+ * at most max_faces, and it allocates nothing). New count or an error. */
+static int verify_faces(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride, int n)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        struct ac_face f = d->cand[i];
+        float p;
+        int rc = ac_verify_face(d->verify, rgb, w, h, stride, &f, &p);
+        if (rc)
+            return rc;
+        f.score = sqrtf(f.score * p);
+        if (!(f.score >= d->set.score_thr))
+            continue;
+        int j = m++;
+        while (j > 0 && d->cand[j - 1].score < f.score) {
+            d->cand[j] = d->cand[j - 1];
+            j--;
+        }
+        d->cand[j] = f;
+    }
+    return m;
 }
 
 int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride,
@@ -247,6 +287,8 @@ int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int str
         d->cand[m++] = f;
     }
     n = ac_detpost_nms(d->cand, m, d->set.nms_thr, d->set.max_faces);
+    if (d->verify && (n = verify_faces(d, rgb, w, h, stride, n)) < 0)
+        return n;
     memcpy(faces, d->cand, sizeof(*faces) * (size_t)n);
     return n;
 }

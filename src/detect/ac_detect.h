@@ -24,6 +24,12 @@ struct ac_detect_settings {
     int threads;        /* inference threads for one pass (default 1; ac_nn_ctx_opts) */
     int flip;           /* 1: a second pass on the mirrored input, both passes' faces
                            merged by one NMS (~2x the time; default 0) */
+    /* Optional face verifier (.acnn kind 3, src/detect/ac_verify.h; NULL:
+     * none, the default). With one, a face's score is sqrt(p_detector *
+     * p_verifier): the network keeps candidates down to score_thr^2 (none
+     * below could pass), NMS runs on its scores, then each kept face is
+     * verified and rescored. Must outlive the detector. */
+    const struct ac_nn_model *verifier;
 };
 
 struct ac_detect;

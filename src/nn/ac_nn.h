@@ -21,7 +21,7 @@ extern "C" {
 struct ac_nn_model; /* immutable after load; shared read-only by threads */
 struct ac_nn_ctx;   /* per-thread: arena with every activation buffer, allocated once */
 
-enum ac_nn_kind { AC_NN_KIND_AGE = 1, AC_NN_KIND_DETECTOR = 2 };
+enum ac_nn_kind { AC_NN_KIND_AGE = 1, AC_NN_KIND_DETECTOR = 2, AC_NN_KIND_VERIFIER = 3 };
 
 struct ac_nn_info {
     int input_w, input_h, input_c;

@@ -154,7 +154,7 @@ static int parse_info(struct ac_nn_model *m, const struct section *s, char *err,
     uint32_t ncls = rd32(s->p + 36), kind = rd32(s->p + 40);
     if (ncls > AC_NN_MAX_CH)
         return ac_nn_fail(err, el, -EINVAL, "num_classes %u out of range", ncls);
-    if (kind > AC_NN_KIND_DETECTOR)
+    if (kind > AC_NN_KIND_VERIFIER)
         return ac_nn_fail(err, el, -EINVAL, "unknown model kind %u", kind);
     if (kind == AC_NN_KIND_AGE && ncls == 0)
         return ac_nn_fail(err, el, -EINVAL, "age model with zero classes");
@@ -539,6 +539,14 @@ static int load_owned(uint8_t *buf, size_t len, struct ac_nn_model **out, char *
         if ((long long)o->h * o->w * o->c != m->info.num_classes) {
             rc = ac_nn_fail(err, el, -EINVAL, "age model: output 0 has %d values, num_classes is %d",
                       o->h * o->w * o->c, m->info.num_classes);
+            goto bad;
+        }
+    }
+    if (m->info.kind == AC_NN_KIND_VERIFIER) {
+        const struct ac_nn_shape *o = &m->shapes[m->out_id[0]];
+        if ((long long)o->h * o->w * o->c != 1) {
+            rc = ac_nn_fail(err, el, -EINVAL, "verifier model: output 0 has %d values, not 1",
+                            o->h * o->w * o->c);
             goto bad;
         }
     }

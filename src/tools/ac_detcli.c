@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/ac_verify.h"
+
 void ac_detcli_init(struct ac_detcli *c, const char *default_size)
 {
     memset(c, 0, sizeof(*c));
     c->size = default_size;
+    c->verifier = AC_DETCLI_VERIFIER_DEFAULT;
     ac_detect_defaults(&c->set);
 }
 
@@ -22,7 +25,10 @@ void ac_detcli_usage(FILE *f)
             "  --score P       minimum face probability\n"
             "  --nms IOU       non-maximum suppression IoU threshold\n"
             "  --min-face PX   drop faces smaller than this (max side, image pixels)\n"
-            "  --flip          also run on the mirror image and merge (about 2x the time)\n");
+            "  --flip          also run on the mirror image and merge (about 2x the time)\n"
+            "  --verifier PATH second look at each face by face-verify.acnn; 'auto': that file\n"
+            "                  if found as above, 'none': off (default: %s)\n",
+            AC_DETCLI_VERIFIER_DEFAULT);
 }
 
 static int parse_unit(const char *name, const char *arg, float lo, float hi, float *out)
@@ -55,8 +61,30 @@ int ac_detcli_option(struct ac_detcli *c, int opt, const char *arg)
     case 0x103: return parse_unit("nms", arg, 0.01f, 1, &c->set.nms_thr);
     case 0x104: return parse_unit("min-face", arg, 0, 100000, &c->set.min_face);
     case 0x105: c->set.flip = 1; return 0;
+    case 0x106: c->verifier = arg; return 0;
     default: return -EINVAL;
     }
+}
+
+/* "none": no verifier; "auto": face-verify.acnn where models are found, or
+ * none when there is no such file; anything else is a path that must load. */
+static int open_verifier(struct ac_detcli *c, const char *prefix)
+{
+    char path[1024], err[512];
+    const char *p = c->verifier;
+    if (!strcmp(p, "none"))
+        return 0;
+    if (!strcmp(p, "auto")) {
+        if (ac_verify_find_model(path, sizeof path, err, sizeof err))
+            return 0;
+        p = path;
+    }
+    int rc = ac_nn_model_load(p, &c->vmodel, err, sizeof err);
+    if (rc)
+        fprintf(stderr, "%s: verifier %s: %s\n", prefix, p, err);
+    else
+        snprintf(c->verifier_path, sizeof c->verifier_path, "%s", p);
+    return rc;
 }
 
 int ac_detcli_open(struct ac_detcli *c, const char *prefix, struct ac_nn_model **model,
@@ -78,12 +106,26 @@ int ac_detcli_open(struct ac_detcli *c, const char *prefix, struct ac_nn_model *
         fprintf(stderr, "%s: %s: %s\n", prefix, p, err);
         return rc;
     }
+    if ((rc = open_verifier(c, prefix)))
+        goto fail;
+    c->set.verifier = c->vmodel;
     rc = ac_detect_create(*model, &c->set, det, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "%s: %s: %s\n", prefix, p, err);
-        ac_nn_model_destroy(*model);
-        *model = NULL;
-        return rc;
+        fprintf(stderr, "%s: %s: %s\n", prefix, rc == -EINVAL && c->vmodel && strstr(err, "verifier")
+                                                     ? c->verifier_path : p, err);
+        goto fail;
     }
     return 0;
+fail:
+    ac_detcli_close(c, *model, NULL);
+    *model = NULL;
+    return rc;
+}
+
+void ac_detcli_close(struct ac_detcli *c, struct ac_nn_model *model, struct ac_detect *det)
+{
+    ac_detect_destroy(det);
+    ac_nn_model_destroy(model);
+    ac_nn_model_destroy(c->vmodel);
+    c->vmodel = NULL;
 }

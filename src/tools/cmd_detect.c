@@ -138,8 +138,7 @@ int ac_cmd_detect(int argc, char **argv)
     status = 0;
 done:
     free(faces);
-    ac_detect_destroy(det);
-    ac_nn_model_destroy(model);
+    ac_detcli_close(&cli, model, det);
     ac_image_free(&im);
     return status;
 }

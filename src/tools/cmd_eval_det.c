@@ -12,6 +12,7 @@
 #include "common/ac_image.h"
 #include "detect/ac_detect.h"
 #include "detect/ac_deteval.h"
+#include "tools/ac_agecli.h"
 #include "tools/ac_detcli.h"
 
 static void usage(FILE *f)
@@ -192,6 +193,12 @@ int ac_cmd_eval_det(int argc, char **argv)
         printf("{\"images\":%d,\"input\":\"%dx%d\",\"flip\":%s,\"score_thr\":%.3f,"
                "\"nms_thr\":%.3f,",
                done_n, iw, ih, cli.set.flip ? "true" : "false", cli.set.score_thr, cli.set.nms_thr);
+        printf("\"verifier\":");
+        if (cli.verifier_path[0])
+            ac_agecli_json_str(stdout, cli.verifier_path);
+        else
+            printf("null");
+        printf(",");
         for (int b = 0; b < AC_DETEVAL_BUCKETS; b++) {
             char key[32];
             snprintf(key, sizeof key, "ap_%s", b == 0 ? "ge64" : b == 1 ? "32_64" : "16_32");
@@ -205,6 +212,7 @@ int ac_cmd_eval_det(int argc, char **argv)
     } else {
         printf("images %d, detector input %dx%d%s, score >= %.3f, NMS IoU %.2f\n", done_n, iw, ih,
                cli.set.flip ? " and its mirror" : "", cli.set.score_thr, cli.set.nms_thr);
+        printf("verifier: %s\n", cli.verifier_path[0] ? cli.verifier_path : "none");
         printf("%-8s %8s %8s\n", "bucket", "faces", "AP@0.5");
         for (int b = 0; b < AC_DETEVAL_BUCKETS; b++)
             printf("%-8s %8d %8.4f\n", ev.b[b].name, ev.b[b].npos, ac_deteval_ap(&ev, b));
@@ -217,8 +225,7 @@ done:
     free(faces);
     free(keep);
     ac_deteval_free(&ev);
-    ac_detect_destroy(det);
-    ac_nn_model_destroy(model);
+    ac_detcli_close(&cli, model, det);
     ac_deteval_labels_free(&l);
     return status;
 }

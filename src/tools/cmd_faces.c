@@ -199,8 +199,7 @@ int ac_cmd_faces(int argc, char **argv)
     status = 0;
 done:
     ac_age_destroy(est);
-    ac_detect_destroy(det);
-    ac_nn_model_destroy(model);
+    ac_detcli_close(&cli, model, det);
     free(faces);
     free(chip);
     ac_image_free(&im);

@@ -65,6 +65,19 @@ head -c 2000 "$IMG" > "$T/trunc.jpg"
 [ $rc -eq 1 ] || fail "truncated image exit $rc"
 grep -q "trunc.jpg" "$T/err" || fail "truncated image message: $(cat "$T/err")"
 
+# the face verifier: with it the portrait is found as before; a detector or
+# a truncated file given as the verifier is refused with a message
+VER=$ROOT/models/face-verify.acnn
+out=$("$AGECAM" detect --model "$MODEL" --verifier "$VER" "$IMG" 2>"$T/err")
+[ $? -eq 0 ] || fail "detect --verifier exit: $(cat "$T/err")"
+check_portrait "$out" "detect --verifier"
+"$AGECAM" detect --model "$MODEL" --verifier none "$IMG" | grep -q "^1 face in" || fail "--verifier none"
+"$AGECAM" detect --model "$MODEL" --verifier "$MODEL" "$IMG" 2>"$T/err" && fail "detector accepted as verifier"
+grep -q "not a face verifier" "$T/err" || fail "verifier kind message: $(cat "$T/err")"
+head -c 1000 "$VER" > "$T/vtrunc.acnn"
+"$AGECAM" detect --model "$MODEL" --verifier "$T/vtrunc.acnn" "$IMG" 2>"$T/err" && fail "truncated verifier accepted"
+grep -q "verifier .*vtrunc.acnn" "$T/err" || fail "truncated verifier message: $(cat "$T/err")"
+
 # --- eval-det -------------------------------------------------------------------
 mkdir -p "$T/set/images/a"
 cp "$IMG" "$T/set/images/a/1.jpg"
@@ -73,6 +86,12 @@ printf '# a/1.jpg 512 512\n178 66 90 110\n' > "$T/set/labels.txt"
   > "$T/ev.json" 2>"$T/err" || fail "eval-det exit: $(cat "$T/err")"
 grep -q '"images":1,.*"flip":false,.*"ap_ge64":1.0000,"faces_ge64":1,.*"ap_16_32":null' "$T/ev.json" ||
   fail "eval-det json: $(cat "$T/ev.json")"
+# the verifier in use is reported
+"$AGECAM" eval-det --model "$MODEL" --verifier "$VER" --labels "$T/set/labels.txt" --root "$T/set" --json \
+  > "$T/ev.json" 2>"$T/err" || fail "eval-det --verifier exit: $(cat "$T/err")"
+grep -q '"verifier":".*face-verify.acnn",.*"ap_ge64":1.0000' "$T/ev.json" || fail "eval-det --verifier json: $(cat "$T/ev.json")"
+"$AGECAM" eval-det --model "$MODEL" --verifier none --labels "$T/set/labels.txt" --root "$T/set" --json |
+  grep -q '"verifier":null,' || fail "eval-det --verifier none json"
 "$AGECAM" eval-det --model "$MODEL" --labels "$T/set/labels.txt" --root "$T/set" --json --flip \
   > "$T/ev.json" 2>"$T/err" || fail "eval-det --flip exit: $(cat "$T/err")"
 grep -q '"images":1,.*"flip":true,.*"ap_ge64":1.0000,"faces_ge64":1' "$T/ev.json" ||

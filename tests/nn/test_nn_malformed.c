@@ -155,6 +155,7 @@ int main(int argc, char **argv)
     CASE("NaN mean", -EINVAL, "finite", FIX_CRC, len, { put(f, s.info + 12, 0x7fc00000); });
     CASE("unknown kind", -EINVAL, "kind", FIX_CRC, len, { put(f, s.info + 40, 7); });
     CASE("age classes != output", -EINVAL, "num_classes", FIX_CRC, len, { put(f, s.info + 36, 6); });
+    CASE("verifier with 5 outputs", -EINVAL, "verifier model", FIX_CRC, len, { put(f, s.info + 40, 3); });
     CASE("META line without =", -EINVAL, "key=value", FIX_CRC, len, { f[s.meta + 7] = 'x'; });
     CASE("META with NUL", -EINVAL, "NUL", FIX_CRC, len, { f[s.meta + 2] = 0; });
     CASE("zero ops", -EINVAL, "ops", FIX_CRC, len, { put(f, s.grph, 0); });

@@ -1,0 +1,113 @@
+#include "detect/ac_verify.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "align/ac_align.h"
+
+struct ac_verify {
+    const struct ac_nn_model *model;
+    struct ac_nn_ctx *ctx;
+    int side;
+    float mean[3], scale[3];
+    uint8_t *crop; /* side * side * 3 */
+};
+
+void ac_verify_destroy(struct ac_verify *v)
+{
+    if (!v)
+        return;
+    ac_nn_ctx_destroy(v->ctx);
+    free(v->crop);
+    free(v);
+}
+
+static int fail(char *err, size_t errlen, int rc, const char *msg)
+{
+    if (err && errlen)
+        snprintf(err, errlen, "%s", msg);
+    return rc;
+}
+
+int ac_verify_create(const struct ac_nn_model *model, int threads, struct ac_verify **out,
+                     char *err, size_t errlen)
+{
+    *out = NULL;
+    const struct ac_nn_info *info = ac_nn_model_info(model);
+    if (info->kind != AC_NN_KIND_VERIFIER || info->input_c != 3 ||
+        info->input_w != info->input_h || info->input_w < 4 || info->input_w > 512)
+        return fail(err, errlen, -EINVAL, "model is not a face verifier");
+    struct ac_verify *v = calloc(1, sizeof(*v));
+    if (!v)
+        return fail(err, errlen, -ENOMEM, "out of memory");
+    v->model = model;
+    v->side = info->input_w;
+    for (int c = 0; c < 3; c++) {
+        v->mean[c] = info->mean[c];
+        v->scale[c] = info->scale[c];
+    }
+    struct ac_nn_ctx_opts o = {.backend = AC_NN_FAST, .threads = threads};
+    int rc = ac_nn_ctx_create(model, &o, &v->ctx);
+    if (rc) {
+        fail(err, errlen, rc, "verifier: cannot create inference context");
+        goto out_fail;
+    }
+    v->crop = malloc((size_t)v->side * v->side * 3);
+    if (!v->crop) {
+        rc = fail(err, errlen, -ENOMEM, "out of memory");
+        goto out_fail;
+    }
+    *out = v;
+    return 0;
+out_fail:
+    ac_verify_destroy(v);
+    return rc;
+}
+
+int ac_verify_transform(const struct ac_face *f, int side, float m[4])
+{
+    float s = AC_VERIFY_CONTEXT * fmaxf(f->x1 - f->x0, f->y1 - f->y0);
+    if (!(s > 0) || !isfinite(s) || side < 1)
+        return -EINVAL;
+    float cx = (f->x0 + f->x1) * 0.5f, cy = (f->y0 + f->y1) * 0.5f;
+    float a = (float)side / s;
+    m[0] = a;
+    m[1] = 0.0f;
+    m[2] = -a * (cx - s * 0.5f);
+    m[3] = -a * (cy - s * 0.5f);
+    return 0;
+}
+
+int ac_verify_face(struct ac_verify *v, const uint8_t *rgb, int w, int h, int stride,
+                   const struct ac_face *f, float *prob)
+{
+    float m[4];
+    int rc = ac_verify_transform(f, v->side, m);
+    if (rc || (rc = ac_align_warp(rgb, w, h, stride, m, v->crop, v->side)))
+        return rc;
+    float *in = ac_nn_input(v->ctx);
+    size_t n = (size_t)v->side * v->side;
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < 3; c++)
+            in[3 * i + c] = ((float)v->crop[3 * i + c] - v->mean[c]) * v->scale[c];
+    if ((rc = ac_nn_run(v->ctx)))
+        return rc;
+    const float *p;
+    ac_nn_output(v->ctx, 0, &p, NULL, NULL, NULL, NULL);
+    /* the model ends in a sigmoid; clamp so a NaN can never pass a threshold */
+    *prob = p[0] >= 0.0f ? fminf(p[0], 1.0f) : 0.0f;
+    return 0;
+}
+
+const uint8_t *ac_verify_last_crop(const struct ac_verify *v, int *side)
+{
+    *side = v->side;
+    return v->crop;
+}
+
+int ac_verify_find_model(char *path, size_t pathlen, char *err, size_t errlen)
+{
+    return ac_nn_find_model(AGECAM_DATADIR, "face-verify.acnn", path, pathlen, err, errlen);
+}

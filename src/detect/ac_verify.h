@@ -1,0 +1,47 @@
+/* Face verifier: a second, whole-box look at each detector candidate.
+ *
+ * The detector scores a large box from one feature cell whose receptive
+ * field covers only part of it, so bodies, floors and the backs of heads
+ * can score high (models/README.md, "Face verifier"). The verifier crops a
+ * square of AC_VERIFY_CONTEXT x max(w, h) around the box centre, samples it
+ * to the model's input side with the warp of src/align (bilinear, n x n
+ * supersampling when shrinking, black outside the image) and returns the
+ * probability that it holds a face. ac_detect combines the two as
+ * sqrt(p_detector * p_verifier). Twin: train/det_verify.py (`crop`).
+ *
+ * Buffers are allocated in ac_verify_create; a run allocates nothing. One
+ * verifier per thread. */
+#ifndef AC_VERIFY_H
+#define AC_VERIFY_H
+
+#include <stdint.h>
+
+#include "detect/ac_detpost.h"
+#include "nn/ac_nn.h"
+
+#define AC_VERIFY_CONTEXT 1.5f
+
+struct ac_verify;
+
+/* model must be a verifier (.acnn kind 3: square RGB input, one output
+ * value, a probability) and outlive the verifier. err gets a reason. */
+int ac_verify_create(const struct ac_nn_model *model, int threads, struct ac_verify **out,
+                     char *err, size_t errlen);
+void ac_verify_destroy(struct ac_verify *v);
+
+/* Image -> crop similarity {a, b = 0, tx, ty} (src/align/ac_align.h) for
+ * face f and a crop of side pixels. -EINVAL for an empty box. */
+int ac_verify_transform(const struct ac_face *f, int side, float m[4]);
+
+/* Probability in [0, 1] that face f of the image is a face. 0 or a
+ * negative code (-EINVAL: bad image or box). */
+int ac_verify_face(struct ac_verify *v, const uint8_t *rgb, int w, int h, int stride,
+                   const struct ac_face *f, float *prob);
+
+/* The crop of the last ac_verify_face (side x side RGB24), for tests. */
+const uint8_t *ac_verify_last_crop(const struct ac_verify *v, int *side);
+
+/* Finds face-verify.acnn like ac_detect_find_model. */
+int ac_verify_find_model(char *path, size_t pathlen, char *err, size_t errlen);
+
+#endif

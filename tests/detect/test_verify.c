@@ -1,0 +1,163 @@
+/* The face verifier: its crop and probability equal train/det_verify.py's
+ * (golden file from `det_verify.py export --golden`: an 80x60 image, three
+ * boxes, one partly outside, their crops and probabilities); a detector
+ * model is refused as a verifier; and ac_detect with the verifier returns
+ * exactly the faces of the plain detector at score_thr^2 whose
+ * sqrt(p_detector * p_verifier) passes score_thr, rescored and sorted.
+ * usage: test_verify VERIFIER GOLDEN DET_MODEL IMAGE */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ac_image.h"
+#include "detect/ac_detect.h"
+#include "detect/ac_verify.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                              \
+        }                                                                            \
+    } while (0)
+
+enum { GW = 80, GH = 60, NBOX = 3 };
+
+static void check_golden(const struct ac_nn_model *vm, const char *golden)
+{
+    int side = ac_nn_model_info(vm)->input_w;
+    size_t crop_bytes = (size_t)side * side * 3;
+    size_t want = GW * GH * 3 + NBOX * 4 * sizeof(float) + NBOX * crop_bytes + NBOX * sizeof(float);
+    FILE *f = fopen(golden, "rb");
+    uint8_t *buf = malloc(want + 1);
+    size_t got = f && buf ? fread(buf, 1, want + 1, f) : 0;
+    if (f)
+        fclose(f);
+    CHECK(got == want);
+    if (got != want) {
+        free(buf);
+        return;
+    }
+    const uint8_t *img = buf, *crops = buf + GW * GH * 3 + NBOX * 16;
+    float boxes[NBOX * 4], probs[NBOX];
+    memcpy(boxes, buf + GW * GH * 3, sizeof boxes);
+    memcpy(probs, crops + NBOX * crop_bytes, sizeof probs);
+    struct ac_verify *v = NULL;
+    char err[256];
+    CHECK(ac_verify_create(vm, 1, &v, err, sizeof err) == 0);
+    for (int i = 0; v && i < NBOX; i++) {
+        struct ac_face face = {.x0 = boxes[4 * i], .y0 = boxes[4 * i + 1], .x1 = boxes[4 * i + 2],
+                               .y1 = boxes[4 * i + 3]};
+        float p = -1;
+        CHECK(ac_verify_face(v, img, GW, GH, GW * 3, &face, &p) == 0);
+        int s;
+        const uint8_t *c = ac_verify_last_crop(v, &s);
+        CHECK(s == side);
+        /* float32 in both, but numpy may order the sums differently: one
+         * level of rounding at most, and rarely */
+        int off = 0, far = 0;
+        for (size_t k = 0; k < crop_bytes; k++) {
+            int d = abs((int)c[k] - (int)crops[i * crop_bytes + k]);
+            off += d > 0;
+            far += d > 1;
+        }
+        CHECK(far == 0 && off <= (int)crop_bytes / 100);
+        /* relative: the golden probabilities of a noise image are small */
+        CHECK(fabsf(p - probs[i]) <= 1e-6f + 1e-3f * probs[i]);
+        printf("box %d: crop bytes off by one %d, p %.5f (python %.5f)\n", i, off, p, probs[i]);
+    }
+    struct ac_face empty = {.x0 = 5, .y0 = 5, .x1 = 5, .y1 = 5};
+    float p;
+    if (v)
+        CHECK(ac_verify_face(v, img, GW, GH, GW * 3, &empty, &p) == -EINVAL);
+    ac_verify_destroy(v);
+    free(buf);
+}
+
+static void check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *dm,
+                         const struct ac_image *im)
+{
+    struct ac_detect_settings s;
+    ac_detect_defaults(&s);
+    s.max_src_w = im->w;
+    s.max_src_h = im->h;
+    char err[256];
+    struct ac_detect *plain = NULL, *ver = NULL;
+    struct ac_verify *v = NULL;
+    /* a low threshold, so that several candidates go through the verifier */
+    s.score_thr = 0.0004f;
+    CHECK(ac_detect_create(dm, &s, &plain, err, sizeof err) == 0);
+    s.score_thr = 0.02f;
+    s.verifier = vm;
+    CHECK(ac_detect_create(dm, &s, &ver, err, sizeof err) == 0);
+    CHECK(ac_verify_create(vm, 1, &v, err, sizeof err) == 0);
+    if (!plain || !ver || !v)
+        goto out;
+    static struct ac_face a[256], b[256];
+    int na = ac_detect_run(plain, im->rgb, im->w, im->h, im->stride, a);
+    int nb = ac_detect_run(ver, im->rgb, im->w, im->h, im->stride, b);
+    CHECK(na >= 1 && nb >= 1);
+    int expect = 0;
+    for (int i = 0; i < na; i++) {
+        float p;
+        CHECK(ac_verify_face(v, im->rgb, im->w, im->h, im->stride, &a[i], &p) == 0);
+        float want = sqrtf(a[i].score * p);
+        if (want < 0.02f)
+            continue;
+        expect++;
+        int found = 0;
+        for (int j = 0; j < nb; j++)
+            found += b[j].x0 == a[i].x0 && b[j].y0 == a[i].y0 && b[j].x1 == a[i].x1 &&
+                     b[j].y1 == a[i].y1 && fabsf(b[j].score - want) < 1e-6f;
+        CHECK(found == 1);
+    }
+    CHECK(nb == expect);
+    for (int j = 1; j < nb; j++)
+        CHECK(b[j - 1].score >= b[j].score);
+    printf("plain at 0.0004: %d faces; verified at 0.02: %d\n", na, nb);
+out:
+    ac_verify_destroy(v);
+    ac_detect_destroy(plain);
+    ac_detect_destroy(ver);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 5) {
+        fprintf(stderr, "usage: %s VERIFIER GOLDEN DET_MODEL IMAGE\n", argv[0]);
+        return 2;
+    }
+    struct ac_nn_model *vm = NULL, *dm = NULL;
+    char err[256];
+    if (ac_nn_model_load(argv[1], &vm, err, sizeof err) ||
+        ac_nn_model_load(argv[3], &dm, err, sizeof err)) {
+        fprintf(stderr, "load: %s\n", err);
+        return 1;
+    }
+    struct ac_verify *v = NULL;
+    CHECK(ac_verify_create(dm, 1, &v, err, sizeof err) == -EINVAL && v == NULL);
+    struct ac_detect_settings s;
+    ac_detect_defaults(&s);
+    s.verifier = dm; /* not a verifier: the detector refuses to start */
+    struct ac_detect *d = NULL;
+    CHECK(ac_detect_create(dm, &s, &d, err, sizeof err) == -EINVAL && d == NULL);
+    CHECK(strstr(err, "verifier") != NULL);
+    check_golden(vm, argv[2]);
+    struct ac_image im;
+    int rc = ac_image_load(argv[4], &im);
+    if (rc) {
+        fprintf(stderr, "%s: cannot load (%d)\n", argv[4], rc);
+        failures++;
+    } else {
+        check_detect(vm, dm, &im);
+        ac_image_free(&im);
+    }
+    ac_nn_model_destroy(vm);
+    ac_nn_model_destroy(dm);
+    printf("%s\n", failures ? "FAIL" : "ok");
+    return failures != 0;
+}

@@ -1,0 +1,331 @@
+"""Second-stage face verifier for the detector's candidates.
+
+Why: on the validation split most of the detector's lost AP on faces >= 32 px
+is confident false positives far from any face (bodies, floors, the back of
+a head; models/README.md, "Face verifier"). The detector scores a 200 px box
+from a stride-32 cell whose receptive field sees only part of it; the
+verifier sees the whole candidate, resampled to a fixed size, and the two
+probabilities are combined as sqrt(p_det * p_verify) (src/detect/ac_verify.h).
+
+The crop: a square of side CONTEXT x max(w, h) around the box centre,
+sampled into SIDE x SIDE pixels with the warp of src/align/ac_align.c
+(bilinear, n x n supersampling when shrinking, black outside the image);
+`crop()` is its numpy twin.
+
+Training data come from the detector's own candidates on the training split
+(`agecam detect --score 0.02` output, one '# relpath' line per image, as
+written by the loop in models/README.md): IoU >= 0.5 with a labelled face is
+a face, IoU < 0.3 with every labelled face (tiny ones included) is not, the
+rest is left out; the labelled faces themselves (jittered) are added as
+faces. Validation-split images are never read.
+
+    det_verify.py build --candidates A.txt,B.txt --out DATA.npz
+    det_verify.py train --data DATA.npz --out DIR [--epochs N]
+    det_verify.py score --checkpoint CK --candidates C.txt --out C-verified.txt
+    det_verify.py export --checkpoint CK --out models/face-verify.acnn [--golden F]
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+WIDER = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "wider"))
+SIDE = 32
+CONTEXT = 1.5
+
+
+def load_labels(path):
+    lab, cur = {}, None
+    for line in open(path):
+        line = line.strip()
+        if not line:
+            continue
+        if line[0] == "#":
+            cur = line[1:].split()[0]
+            lab[cur] = []
+            continue
+        v = [float(t) for t in line.split()]
+        lab[cur].append([v[0], v[1], v[0] + v[2], v[1] + v[3]])
+    return {k: np.array(v, np.float32).reshape(-1, 4) for k, v in lab.items()}
+
+
+def load_candidates(path):
+    """`agecam detect` output: '# relpath', then 'face i box x0 y0 x1 y1 score s ...'."""
+    out, cur = {}, None
+    for line in open(path):
+        if line.startswith("# "):
+            cur = line[2:].strip()
+            out[cur] = []
+        elif line.startswith("face "):
+            t = line.split()
+            out[cur].append([float(x) for x in t[3:7]] + [float(t[8])])
+    return {k: np.array(v, np.float32).reshape(-1, 5) for k, v in out.items()}
+
+
+def iou_matrix(a, b):
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), np.float32)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    aa = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    bb = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(aa[:, None] + bb[None, :] - inter, 1e-9)
+
+
+def crop_transform(box):
+    """Image -> crop similarity {a, 0, tx, ty} for a box (x0, y0, x1, y1),
+    float32 as src/detect/ac_verify.c computes it."""
+    f = np.float32
+    x0, y0, x1, y1 = (f(v) for v in box[:4])
+    s = f(CONTEXT) * max(x1 - x0, y1 - y0)
+    cx, cy = (x0 + x1) * f(0.5), (y0 + y1) * f(0.5)
+    a = f(SIDE) / s
+    return a, -a * (cx - s * f(0.5)), -a * (cy - s * f(0.5))
+
+
+def crop(img, box):
+    """numpy twin of ac_align_warp for the transform of crop_transform."""
+    h, w = img.shape[:2]
+    a, tx, ty = crop_transform(box)
+    f = np.float32
+    ia = f(1) / a
+    itx, ity = -(ia * tx), -(ia * ty)
+    shrink = f(1) / a
+    ns = min(int(math.ceil(shrink)) if shrink > 1 else 1, 8)
+    sub = (np.arange(ns, dtype=np.float32) + f(0.5)) / f(ns)
+    c = (np.arange(SIDE, dtype=np.float32)[:, None] + sub[None, :]).reshape(-1)  # SIDE*ns
+    xs = ia * c + itx - f(0.5)
+    ys = ia * c + ity - f(0.5)
+    x0 = np.floor(xs).astype(np.int64)
+    y0 = np.floor(ys).astype(np.int64)
+    fx, fy = xs - x0, ys - y0
+    acc = np.zeros((len(c), len(c), 3), np.float32)
+    imgf = img.astype(np.float32)
+    for j in (0, 1):
+        yy = y0 + j
+        wy = fy if j else 1 - fy
+        vy = (yy >= 0) & (yy < h) & (wy != 0)
+        for i in (0, 1):
+            xx = x0 + i
+            wx = fx if i else 1 - fx
+            vx = (xx >= 0) & (xx < w)
+            wgt = wy[:, None] * wx[None, :] * (vy[:, None] & vx[None, :])
+            pix = imgf[np.clip(yy, 0, h - 1)][:, np.clip(xx, 0, w - 1)]
+            acc += wgt[..., None] * pix
+    acc = acc.reshape(SIDE, ns, SIDE, ns, 3).sum((1, 3)) * f(1.0 / (ns * ns)) + f(0.5)
+    return np.minimum(acc, f(255)).astype(np.uint8)
+
+
+def read_image(rel):
+    from PIL import Image
+    return np.asarray(Image.open(os.path.join(WIDER, "images", rel)).convert("RGB"))
+
+
+def build(a):
+    rng = np.random.default_rng(a.seed)
+    labels = load_labels(os.path.join(WIDER, "labels.txt"))
+    train = set(open(os.path.join(HERE, "split", "wider_train.txt")).read().split())
+    cands = [load_candidates(p) for p in a.candidates.split(",")]
+    xs, ys, srcs = [], [], []
+    for rel in sorted(train):
+        per = [c[rel] for c in cands if rel in c]
+        if not per:
+            continue
+        img = read_image(rel)
+        gt = labels.get(rel, np.zeros((0, 4), np.float32))
+        for c in per:
+            m = iou_matrix(c[:, :4], gt).max(1) if len(gt) else np.zeros(len(c))
+            for box, best in zip(c, m):
+                if 0.3 <= best < 0.5 or max(box[2] - box[0], box[3] - box[1]) < a.min_size:
+                    continue
+                # most candidates are low-scored non-faces: keep a share of those
+                if best < 0.3 and box[4] < 0.1 and rng.random() > a.keep_low:
+                    continue
+                xs.append(crop(img, box))
+                ys.append(1 if best >= 0.5 else 0)
+                srcs.append(box[4])
+        for g in gt:
+            side = max(g[2] - g[0], g[3] - g[1])
+            if side < max(a.min_size, 10):
+                continue
+            # the detector's boxes are not the labeller's: jitter centre and size
+            d = rng.normal(0, 0.08, 4) * side
+            b = g + d.astype(np.float32)
+            if b[2] - b[0] < 4 or b[3] - b[1] < 4:
+                continue
+            xs.append(crop(img, b))
+            ys.append(1)
+            srcs.append(-1.0)
+    x, y = np.stack(xs), np.array(ys, np.uint8)
+    np.savez(a.out, x=x, y=y, det=np.array(srcs, np.float32))
+    print(f"{len(y)} crops, {int(y.sum())} faces, {int((y == 0).sum())} non-faces -> {a.out}")
+
+
+class Verifier(nn.Module):
+    """~0.1 M parameters, ~3.7 M multiply-adds per candidate."""
+
+    def __init__(self):
+        super().__init__()
+        spec = [(3, 16, 2), (16, 32, 1), (32, 32, 2), (32, 64, 1), (64, 64, 2)]
+        self.convs = nn.ModuleList(nn.Conv2d(i, o, 3, s, 1, bias=False) for i, o, s in spec)
+        self.bns = nn.ModuleList(nn.BatchNorm2d(o) for _, o, _ in spec)
+        self.fc1 = nn.Linear(64 * (SIDE // 8) ** 2, 32)
+        self.fc2 = nn.Linear(32, 1)
+
+    def forward(self, x):
+        for c, b in zip(self.convs, self.bns):
+            x = F.relu(b(c(x)))
+        return self.fc2(F.relu(self.fc1(x.flatten(1)))).squeeze(1)  # logit
+
+
+def to_tensor(x):
+    return (torch.from_numpy(x).permute(0, 3, 1, 2).float() - 127.5) / 127.5
+
+
+def augment(x, gen):
+    flip = torch.rand(len(x), generator=gen) < 0.5
+    x = torch.where(flip[:, None, None, None], x.flip(3), x)
+    gain = 0.7 + 0.6 * torch.rand(len(x), 1, 1, 1, generator=gen)
+    gray = torch.rand(len(x), generator=gen) < 0.1
+    x = torch.where(gray[:, None, None, None], x.mean(1, keepdim=True).expand_as(x), x)
+    return ((x + 1) * gain - 1).clamp(-1, 1)
+
+
+def train(a):
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    gen = torch.Generator().manual_seed(a.seed)
+    d = np.load(a.data)
+    x, y = d["x"], torch.from_numpy(d["y"].astype(np.float32))
+    os.makedirs(a.out, exist_ok=True)
+    net = Verifier().to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=5e-4)
+    steps = a.epochs * math.ceil(len(y) / a.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=steps, pct_start=0.1)
+    pos_w = float((y == 0).sum() / max(1, (y == 1).sum()))
+    log = open(os.path.join(a.out, "log.jsonl"), "a")
+    for ep in range(a.epochs):
+        net.train()
+        t0, tot, n = time.time(), 0.0, 0
+        perm = torch.randperm(len(y), generator=gen)
+        for k in range(0, len(y), a.batch):
+            idx = perm[k:k + a.batch]
+            xb = augment(to_tensor(x[idx.numpy()]), gen).contiguous(memory_format=torch.channels_last)
+            yb = y[idx]
+            # classes weighted equally: non-faces outnumber faces several times
+            w = torch.where(yb > 0, torch.tensor(pos_w ** 0.5), torch.tensor(pos_w ** -0.5))
+            loss = F.binary_cross_entropy_with_logits(net(xb), yb, weight=w)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            tot += float(loss) * len(idx)
+            n += len(idx)
+        rec = {"epoch": ep, "loss": tot / n, "seconds": round(time.time() - t0, 1)}
+        print(json.dumps(rec), flush=True)
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        torch.save({"model": net.state_dict(), "epoch": ep}, os.path.join(a.out, "last.pt"))
+
+
+def load_net(path):
+    net = Verifier()
+    net.load_state_dict(torch.load(path, map_location="cpu")["model"])
+    return net.eval()
+
+
+@torch.no_grad()
+def probabilities(net, img, boxes):
+    if len(boxes) == 0:
+        return np.zeros(0, np.float32)
+    x = to_tensor(np.stack([crop(img, b) for b in boxes]))
+    return torch.sigmoid(net(x)).numpy()
+
+
+def score(a):
+    torch.set_num_threads(a.threads)
+    net = load_net(a.checkpoint)
+    cands = load_candidates(a.candidates)
+    with open(a.out, "w") as out:
+        for rel, c in cands.items():
+            out.write(f"# {rel}\n")
+            if len(c) == 0:
+                continue
+            p = probabilities(net, read_image(rel), c)
+            s = np.sqrt(c[:, 4] * p)
+            for i in np.argsort(-s, kind="stable"):
+                b = c[i]
+                out.write(f"face {i} box {b[0]:.1f} {b[1]:.1f} {b[2]:.1f} {b[3]:.1f} score {s[i]:.4f}\n")
+
+
+def export(a):
+    sys.path.insert(0, HERE)
+    from acnn import KIND_VERIFIER, AcnnWriter
+    net = load_net(a.checkpoint)
+    w = AcnnWriter(SIDE, SIDE, 3, mean=(127.5,) * 3, scale=(1 / 127.5,) * 3, num_classes=1, kind=KIND_VERIFIER)
+    t = 0
+    for c, b in zip(net.convs, net.bns):
+        t = w.conv(t, c, b, act="relu")
+    t = w.fc(t, net.fc1, act="relu")
+    t = w.fc(t, net.fc2, act="sigmoid")
+    w.output(t, "face_prob")
+    w.meta("arch", f"face-verify side={SIDE} context={CONTEXT}")
+    w.meta("checkpoint", os.path.basename(a.checkpoint))
+    w.save(a.out)
+    print(f"{a.out}: {sum(p.numel() for p in net.parameters())} parameters")
+    if a.golden:
+        # a synthetic image and three boxes (one partly outside): crops and
+        # probabilities for tests/detect/test_verify.c
+        rng = np.random.default_rng(5)
+        img = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+        boxes = np.array([[10, 8, 50, 52], [40.5, 20.25, 79.5, 58], [-6, -4, 14, 20]], np.float32)
+        crops = np.stack([crop(img, b) for b in boxes])
+        with torch.no_grad():
+            p = torch.sigmoid(net(to_tensor(crops))).numpy().astype(np.float32)
+        with open(a.golden, "wb") as f:
+            f.write(img.tobytes() + boxes.tobytes() + crops.tobytes() + p.tobytes())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build")
+    b.add_argument("--candidates", required=True, help="comma-separated agecam detect outputs")
+    b.add_argument("--out", required=True)
+    b.add_argument("--min-size", type=float, default=8)
+    b.add_argument("--keep-low", type=float, default=0.15, help="share of non-faces scored < 0.1 kept")
+    b.add_argument("--seed", type=int, default=1)
+    t = sub.add_parser("train")
+    t.add_argument("--data", required=True)
+    t.add_argument("--out", required=True)
+    t.add_argument("--epochs", type=int, default=12)
+    t.add_argument("--batch", type=int, default=256)
+    t.add_argument("--lr", type=float, default=3e-3)
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--seed", type=int, default=1)
+    s = sub.add_parser("score")
+    s.add_argument("--checkpoint", required=True)
+    s.add_argument("--candidates", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--threads", type=int, default=2)
+    e = sub.add_parser("export")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--out", required=True)
+    e.add_argument("--golden")
+    a = ap.parse_args()
+    dict(build=build, train=train, score=score, export=export)[a.cmd](a)
+
+
+if __name__ == "__main__":
+    main()
