@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "capture/ac_capture.h"
-#include "check.h"
+#include "../common/check.h"
 #include "common/ac_image.h"
 
 static char dir[] = "/tmp/agecam-test-capdir-XXXXXX";

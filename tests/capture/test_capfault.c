@@ -15,7 +15,7 @@
 #include "capture/ac_capture.h"
 #include "capture/ac_capture_backend.h"
 #include "capture/ac_frameslot.h"
-#include "check.h"
+#include "../common/check.h"
 
 /* The script: one character per read() call, consumed in order; at its end
  * every read delivers a frame.

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "capture/ac_capture.h"
-#include "check.h"
+#include "../common/check.h"
 
 #define NFRAMES 30
 #define FPS 10

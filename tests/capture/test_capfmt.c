@@ -2,7 +2,7 @@
 #include <errno.h>
 
 #include "capture/ac_capfmt.h"
-#include "check.h"
+#include "../common/check.h"
 
 #define O(f, w, h, fps) {f, w, h, (fps) * 1000}
 

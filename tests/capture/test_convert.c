@@ -9,7 +9,7 @@
 
 #include "capture/ac_capfmt.h"
 #include "capture/ac_convert.h"
-#include "check.h"
+#include "../common/check.h"
 #include "common/ac_image.h"
 
 static uint8_t clamp8(double v)

@@ -8,7 +8,7 @@
 
 #include "capture/ac_frame.h"
 #include "capture/ac_frameslot.h"
-#include "check.h"
+#include "../common/check.h"
 
 #define N_PRODUCED 200
 

@@ -3,7 +3,8 @@
  * Checks: the daemon finishes the source and exits 0; sequence numbers are
  * gap-free for this reader, which keeps up; each face is one track from NEW
  * to END (stable id while it moves across the frame); ages and ranges are in
- * the label range; boxes follow the motion.
+ * the label range; boxes follow the motion. With face-verify.acnn beside
+ * the detector, the daemon runs with it (detect.verifier) and says so.
  * usage: test_e2e AGECAMD MKDEMO PORTRAIT AGE_MODEL DET_MODEL_DIR
  * Skips (77) when no trained detector model (det-*.acnn) is there. */
 #include "daemon_harness.h"
@@ -40,7 +41,7 @@ static int find_detector(const char *dir, char *path, size_t len)
 }
 
 static int run_case(const char *agecamd, const char *mkdemo, const char *portrait,
-                    const char *age_model, const char *det, int faces)
+                    const char *age_model, const char *det, const char *verifier, int faces)
 {
     int start_failures = failures;
     char frames[128], ring[64], nframes[8] = "60", nfaces[4], fp[8];
@@ -55,12 +56,14 @@ static int run_case(const char *agecamd, const char *mkdemo, const char *portrai
         fprintf(stderr, "mkdemo failed\n");
         return -1;
     }
-    char src[160], ringset[96], model[300], detset[300];
+    char src[160], ringset[96], model[300], detset[300], verset[600];
     snprintf(src, sizeof src, "dir:%s", frames);
     snprintf(ringset, sizeof ringset, "ring.name=%s", ring);
     snprintf(model, sizeof model, "%s", age_model);
     snprintf(detset, sizeof detset, "detect.model=%s", det);
+    snprintf(verset, sizeof verset, "detect.verifier=%s", verifier[0] ? verifier : "none");
     char *argv[] = {(char *)agecamd, "--source", src, "--model", model, "--set", detset,
+                    "--set", verset,
                     "--set", ringset, "--set", "camera.fps=15", "--set", "camera.loop=false",
                     "--set", "camera.width=640", "--set", "camera.height=480",
                     "--set", "ring.health_interval_ms=500", "--set", "track.confirm_hits=3", NULL};
@@ -74,6 +77,7 @@ static int run_case(const char *agecamd, const char *mkdemo, const char *portrai
     print_run(faces == 1 ? "1 face" : "2 faces", &rr);
     CHECK(rr.status == 0);
     CHECK(log_contains(&d, "source finished"));
+    CHECK(!verifier[0] || log_contains(&d, "+ verifier"));
     CHECK(rr.missed == 0 && rr.gaps == 0);
     CHECK(rr.healths >= 2);
     CHECK(rr.bad_age == 0);
@@ -113,10 +117,14 @@ int main(int argc, char **argv)
         printf("no trained detector model (det-*.acnn) in %s: skip\n", argv[5]);
         return 77;
     }
-    printf("detector %s\n", det);
+    char ver[600];
+    snprintf(ver, sizeof ver, "%s/face-verify.acnn", argv[5]);
+    if (access(ver, R_OK))
+        ver[0] = 0;
+    printf("detector %s, verifier %s\n", det, ver[0] ? ver : "none");
     harness_setup("e2e");
-    run_case(argv[1], argv[2], argv[3], argv[4], det, 1);
-    run_case(argv[1], argv[2], argv[3], argv[4], det, 2);
+    run_case(argv[1], argv[2], argv[3], argv[4], det, ver, 1);
+    run_case(argv[1], argv[2], argv[3], argv[4], det, ver, 2);
     harness_cleanup();
     if (failures)
         fprintf(stderr, "%d checks failed\n", failures);

@@ -14,16 +14,8 @@
 #include "common/ac_image.h"
 #include "detect/ac_detect.h"
 #include "detect/ac_verify.h"
+#include "../common/check.h"
 
-static int failures;
-
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
 
 enum { GW = 80, GH = 60, NBOX = 3 };
 
@@ -151,13 +143,12 @@ int main(int argc, char **argv)
     int rc = ac_image_load(argv[4], &im);
     if (rc) {
         fprintf(stderr, "%s: cannot load (%d)\n", argv[4], rc);
-        failures++;
+        check_failures++;
     } else {
         check_detect(vm, dm, &im);
         ac_image_free(&im);
     }
     ac_nn_model_destroy(vm);
     ac_nn_model_destroy(dm);
-    printf("%s\n", failures ? "FAIL" : "ok");
-    return failures != 0;
+    return check_done("test_verify");
 }

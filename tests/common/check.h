@@ -1,6 +1,6 @@
-/* Minimal checks for the capture tests: report every failure, exit 1 at the end. */
-#ifndef CAPTURE_CHECK_H
-#define CAPTURE_CHECK_H
+/* Minimal checks for the unit tests: report every failure, exit 1 at the end. */
+#ifndef AGECAM_TEST_CHECK_H
+#define AGECAM_TEST_CHECK_H
 
 #include <stdio.h>
 
