@@ -40,6 +40,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 WIDER = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "wider"))
 SIDE = 32
 CONTEXT = 1.5
+REG_SCALE = (10.0, 5.0)  # box refinement: centre (crop sides), log size
+IGNORE = 255
 
 
 def load_labels(path):
@@ -132,12 +134,36 @@ def read_image(rel):
     return np.asarray(Image.open(os.path.join(WIDER, "images", rel)).convert("RGB"))
 
 
+def encode(box, gt):
+    """Box refinement target: the labelled face gt relative to candidate box
+    (centre offset in crop sides x REG_SCALE[0], log size ratio x REG_SCALE[1])."""
+    w, h = box[2] - box[0], box[3] - box[1]
+    s = CONTEXT * max(w, h)
+    gw, gh = gt[2] - gt[0], gt[3] - gt[1]
+    return np.array([((gt[0] + gt[2]) - (box[0] + box[2])) * 0.5 / s * REG_SCALE[0],
+                     ((gt[1] + gt[3]) - (box[1] + box[3])) * 0.5 / s * REG_SCALE[0],
+                     math.log(gw / w) * REG_SCALE[1], math.log(gh / h) * REG_SCALE[1]], np.float32)
+
+
+def decode(box, d):
+    """Inverse of encode, as src/detect/ac_verify.c applies it (size ratio
+    clamped to [1/2, 2])."""
+    w, h = box[2] - box[0], box[3] - box[1]
+    s = CONTEXT * max(w, h)
+    cx = (box[0] + box[2]) * 0.5 + d[0] / REG_SCALE[0] * s
+    cy = (box[1] + box[3]) * 0.5 + d[1] / REG_SCALE[0] * s
+    lim = math.log(2.0) * REG_SCALE[1]
+    nw = w * math.exp(min(max(d[2], -lim), lim) / REG_SCALE[1])
+    nh = h * math.exp(min(max(d[3], -lim), lim) / REG_SCALE[1])
+    return np.array([cx - nw / 2, cy - nh / 2, cx + nw / 2, cy + nh / 2], np.float32)
+
+
 def build(a):
     rng = np.random.default_rng(a.seed)
     labels = load_labels(os.path.join(WIDER, "labels.txt"))
     train = set(open(os.path.join(HERE, "split", "wider_train.txt")).read().split())
     cands = [load_candidates(p) for p in a.candidates.split(",")]
-    xs, ys, srcs = [], [], []
+    xs, ys, regs, srcs = [], [], [], []
     for rel in sorted(train):
         per = [c[rel] for c in cands if rel in c]
         if not per:
@@ -145,15 +171,18 @@ def build(a):
         img = read_image(rel)
         gt = labels.get(rel, np.zeros((0, 4), np.float32))
         for c in per:
-            m = iou_matrix(c[:, :4], gt).max(1) if len(gt) else np.zeros(len(c))
-            for box, best in zip(c, m):
-                if 0.3 <= best < 0.5 or max(box[2] - box[0], box[3] - box[1]) < a.min_size:
+            iou = iou_matrix(c[:, :4], gt)
+            m = iou.max(1) if len(gt) else np.zeros(len(c))
+            for k, (box, best) in enumerate(zip(c, m)):
+                if max(box[2] - box[0], box[3] - box[1]) < a.min_size:
                     continue
                 # most candidates are low-scored non-faces: keep a share of those
                 if best < 0.3 and box[4] < 0.1 and rng.random() > a.keep_low:
                     continue
                 xs.append(crop(img, box))
-                ys.append(1 if best >= 0.5 else 0)
+                # 0.3-0.5: neither face nor not, but the box refinement learns from it
+                ys.append(1 if best >= 0.5 else 0 if best < 0.3 else IGNORE)
+                regs.append(encode(box, gt[iou[k].argmax()]) if best >= 0.3 else np.full(4, np.nan, np.float32))
                 srcs.append(box[4])
         for g in gt:
             side = max(g[2] - g[0], g[3] - g[1])
@@ -166,10 +195,12 @@ def build(a):
                 continue
             xs.append(crop(img, b))
             ys.append(1)
+            regs.append(encode(b, g))
             srcs.append(-1.0)
     x, y = np.stack(xs), np.array(ys, np.uint8)
-    np.savez(a.out, x=x, y=y, det=np.array(srcs, np.float32))
-    print(f"{len(y)} crops, {int(y.sum())} faces, {int((y == 0).sum())} non-faces -> {a.out}")
+    np.savez(a.out, x=x, y=y, reg=np.stack(regs), det=np.array(srcs, np.float32))
+    print(f"{len(y)} crops, {int((y == 1).sum())} faces, {int((y == 0).sum())} non-faces, "
+          f"{int((y == IGNORE).sum())} for box refinement only -> {a.out}")
 
 
 class Verifier(nn.Module):
@@ -182,11 +213,14 @@ class Verifier(nn.Module):
         self.bns = nn.ModuleList(nn.BatchNorm2d(o) for _, o, _ in spec)
         self.fc1 = nn.Linear(64 * (SIDE // 8) ** 2, 32)
         self.fc2 = nn.Linear(32, 1)
+        self.fc_box = nn.Linear(32, 4)
 
     def forward(self, x):
+        """(face logit (N,), box refinement (N, 4), see encode)"""
         for c, b in zip(self.convs, self.bns):
             x = F.relu(b(c(x)))
-        return self.fc2(F.relu(self.fc1(x.flatten(1)))).squeeze(1)  # logit
+        h = F.relu(self.fc1(x.flatten(1)))
+        return self.fc2(h).squeeze(1), self.fc_box(h)
 
 
 def to_tensor(x):
@@ -199,7 +233,7 @@ def augment(x, gen):
     gain = 0.7 + 0.6 * torch.rand(len(x), 1, 1, 1, generator=gen)
     gray = torch.rand(len(x), generator=gen) < 0.1
     x = torch.where(gray[:, None, None, None], x.mean(1, keepdim=True).expand_as(x), x)
-    return ((x + 1) * gain - 1).clamp(-1, 1)
+    return ((x + 1) * gain - 1).clamp(-1, 1), flip
 
 
 def train(a):
@@ -208,12 +242,14 @@ def train(a):
     gen = torch.Generator().manual_seed(a.seed)
     d = np.load(a.data)
     x, y = d["x"], torch.from_numpy(d["y"].astype(np.float32))
+    reg = torch.from_numpy(d["reg"])
     os.makedirs(a.out, exist_ok=True)
     net = Verifier().to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=5e-4)
     steps = a.epochs * math.ceil(len(y) / a.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=steps, pct_start=0.1)
     pos_w = float((y == 0).sum() / max(1, (y == 1).sum()))
+    flip_reg = torch.tensor([-1.0, 1.0, 1.0, 1.0])
     log = open(os.path.join(a.out, "log.jsonl"), "a")
     for ep in range(a.epochs):
         net.train()
@@ -221,11 +257,18 @@ def train(a):
         perm = torch.randperm(len(y), generator=gen)
         for k in range(0, len(y), a.batch):
             idx = perm[k:k + a.batch]
-            xb = augment(to_tensor(x[idx.numpy()]), gen).contiguous(memory_format=torch.channels_last)
-            yb = y[idx]
+            xb, flip = augment(to_tensor(x[idx.numpy()]), gen)
+            xb = xb.contiguous(memory_format=torch.channels_last)
+            yb, rb = y[idx], reg[idx]
+            rb = torch.where(flip[:, None], rb * flip_reg, rb)  # mirrored crop: mirrored offset
+            logit, box = net(xb)
             # classes weighted equally: non-faces outnumber faces several times
-            w = torch.where(yb > 0, torch.tensor(pos_w ** 0.5), torch.tensor(pos_w ** -0.5))
-            loss = F.binary_cross_entropy_with_logits(net(xb), yb, weight=w)
+            w = torch.where(yb == 1, torch.tensor(pos_w ** 0.5), torch.tensor(pos_w ** -0.5))
+            w = torch.where(yb == IGNORE, torch.tensor(0.0), w)
+            loss = F.binary_cross_entropy_with_logits(logit, (yb == 1).float(), weight=w, reduction="sum") / len(idx)
+            has = ~torch.isnan(rb[:, 0])
+            if has.any():
+                loss = loss + a.box_weight * F.smooth_l1_loss(box[has], rb[has], reduction="sum") / len(idx)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -246,14 +289,34 @@ def load_net(path):
 
 
 @torch.no_grad()
-def probabilities(net, img, boxes):
+def verify(net, img, boxes):
+    """(probabilities (N,), refined boxes (N, 4)) for candidate boxes."""
     if len(boxes) == 0:
-        return np.zeros(0, np.float32)
-    x = to_tensor(np.stack([crop(img, b) for b in boxes]))
-    return torch.sigmoid(net(x)).numpy()
+        return np.zeros(0, np.float32), np.zeros((0, 4), np.float32)
+    logit, d = net(to_tensor(np.stack([crop(img, b) for b in boxes])))
+    return torch.sigmoid(logit).numpy(), np.stack([decode(b, dd) for b, dd in zip(boxes, d.numpy())])
+
+
+def rescore(c, p, refined, w, h, thr, nms_thr):
+    """As ac_detect applies the verifier to candidates c (N, 5): new score
+    sqrt(det * p), refined boxes clipped to the image, kept at >= thr, then
+    NMS again -> (boxes (M, 4), scores (M,)) sorted by score."""
+    from det_eval import nms
+    s = np.sqrt(c[:, 4] * p)
+    b = refined.copy()
+    b[:, 0] = np.maximum(b[:, 0], 0)
+    b[:, 1] = np.maximum(b[:, 1], 0)
+    b[:, 2] = np.minimum(b[:, 2], w)
+    b[:, 3] = np.minimum(b[:, 3], h)
+    ok = (s >= thr) & (b[:, 2] > b[:, 0]) & (b[:, 3] > b[:, 1])
+    b, s = b[ok], s[ok]
+    keep = nms(b, s, nms_thr) if len(s) else np.zeros(0, np.int64)
+    return b[keep], s[keep]
 
 
 def score(a):
+    """Writes the candidates as the C detector with this verifier would
+    return them (same format as `agecam detect`, boxes and scores only)."""
     torch.set_num_threads(a.threads)
     net = load_net(a.checkpoint)
     cands = load_candidates(a.candidates)
@@ -262,11 +325,11 @@ def score(a):
             out.write(f"# {rel}\n")
             if len(c) == 0:
                 continue
-            p = probabilities(net, read_image(rel), c)
-            s = np.sqrt(c[:, 4] * p)
-            for i in np.argsort(-s, kind="stable"):
-                b = c[i]
-                out.write(f"face {i} box {b[0]:.1f} {b[1]:.1f} {b[2]:.1f} {b[3]:.1f} score {s[i]:.4f}\n")
+            img = read_image(rel)
+            p, refined = verify(net, img, c)
+            b, s = rescore(c, p, refined, img.shape[1], img.shape[0], a.score, a.nms)
+            for i in range(len(s)):
+                out.write(f"face {i} box {b[i, 0]:.1f} {b[i, 1]:.1f} {b[i, 2]:.1f} {b[i, 3]:.1f} score {s[i]:.4f}\n")
 
 
 def export(a):
@@ -277,9 +340,9 @@ def export(a):
     t = 0
     for c, b in zip(net.convs, net.bns):
         t = w.conv(t, c, b, act="relu")
-    t = w.fc(t, net.fc1, act="relu")
-    t = w.fc(t, net.fc2, act="sigmoid")
-    w.output(t, "face_prob")
+    h = w.fc(t, net.fc1, act="relu")
+    w.output(w.fc(h, net.fc2, act="sigmoid"), "face_prob")
+    w.output(w.fc(h, net.fc_box), "box")  # see encode()
     w.meta("arch", f"face-verify side={SIDE} context={CONTEXT}")
     w.meta("checkpoint", os.path.basename(a.checkpoint))
     w.save(a.out)
@@ -291,10 +354,10 @@ def export(a):
         img = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
         boxes = np.array([[10, 8, 50, 52], [40.5, 20.25, 79.5, 58], [-6, -4, 14, 20]], np.float32)
         crops = np.stack([crop(img, b) for b in boxes])
-        with torch.no_grad():
-            p = torch.sigmoid(net(to_tensor(crops))).numpy().astype(np.float32)
+        p, refined = verify(net, img, boxes)
         with open(a.golden, "wb") as f:
-            f.write(img.tobytes() + boxes.tobytes() + crops.tobytes() + p.tobytes())
+            f.write(img.tobytes() + boxes.tobytes() + crops.tobytes() + p.astype(np.float32).tobytes()
+                    + refined.astype(np.float32).tobytes())
 
 
 def main():
@@ -314,11 +377,14 @@ def main():
     t.add_argument("--lr", type=float, default=3e-3)
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--seed", type=int, default=1)
+    t.add_argument("--box-weight", type=float, default=1.0, help="weight of the box refinement loss")
     s = sub.add_parser("score")
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--candidates", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--threads", type=int, default=2)
+    s.add_argument("--score", type=float, default=0.02)
+    s.add_argument("--nms", type=float, default=0.4)
     e = sub.add_parser("export")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--out", required=True)

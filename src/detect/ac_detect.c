@@ -222,29 +222,30 @@ static void mirror_input(struct ac_detect *d)
     }
 }
 
-/* Rescores the n faces in cand (sorted by the network's score) with the
- * verifier, drops those under score_thr and re-sorts (insertion sort: n is
- * at most max_faces, and it allocates nothing). New count or an error. */
+/* Rescores the n faces in cand with the verifier, moves their boxes where
+ * it refines them (clipped to the image, as the network's are), drops
+ * those under score_thr, and runs NMS again: refined boxes of one face can
+ * now overlap, and NMS also sorts by the new score. In place, no
+ * allocation. New count or an error. */
 static int verify_faces(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride, int n)
 {
     int m = 0;
     for (int i = 0; i < n; i++) {
-        struct ac_face f = d->cand[i];
+        struct ac_face f;
         float p;
-        int rc = ac_verify_face(d->verify, rgb, w, h, stride, &f, &p);
+        int rc = ac_verify_face(d->verify, rgb, w, h, stride, &d->cand[i], &p, &f);
         if (rc)
             return rc;
-        f.score = sqrtf(f.score * p);
-        if (!(f.score >= d->set.score_thr))
+        f.score = sqrtf(d->cand[i].score * p);
+        f.x0 = fmaxf(0.0f, f.x0);
+        f.y0 = fmaxf(0.0f, f.y0);
+        f.x1 = fminf((float)w, f.x1);
+        f.y1 = fminf((float)h, f.y1);
+        if (!(f.score >= d->set.score_thr) || !(f.x1 > f.x0 && f.y1 > f.y0))
             continue;
-        int j = m++;
-        while (j > 0 && d->cand[j - 1].score < f.score) {
-            d->cand[j] = d->cand[j - 1];
-            j--;
-        }
-        d->cand[j] = f;
+        d->cand[m++] = f; /* m <= i: cand[i] was read above */
     }
-    return m;
+    return ac_detpost_nms(d->cand, m, d->set.nms_thr, d->set.max_faces);
 }
 
 int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride,

@@ -11,6 +11,7 @@ struct ac_verify {
     const struct ac_nn_model *model;
     struct ac_nn_ctx *ctx;
     int side;
+    int has_box; /* output 1 holds the box refinement */
     float mean[3], scale[3];
     uint8_t *crop; /* side * side * 3 */
 };
@@ -59,6 +60,20 @@ int ac_verify_create(const struct ac_nn_model *model, int threads, struct ac_ver
         rc = fail(err, errlen, -ENOMEM, "out of memory");
         goto out_fail;
     }
+    /* output shapes are known after a run: one on zeros, as ac_detect does */
+    if ((rc = ac_nn_run(v->ctx))) {
+        fail(err, errlen, rc, "verifier: test run failed");
+        goto out_fail;
+    }
+    if (info->n_outputs > 1) {
+        int oh, ow, oc;
+        ac_nn_output(v->ctx, 1, NULL, &oh, &ow, &oc, NULL);
+        if (oh * ow * oc != 4) {
+            rc = fail(err, errlen, -EINVAL, "model is not a face verifier (output 1 is not a box)");
+            goto out_fail;
+        }
+        v->has_box = 1;
+    }
     *out = v;
     return 0;
 out_fail:
@@ -80,8 +95,25 @@ int ac_verify_transform(const struct ac_face *f, int side, float m[4])
     return 0;
 }
 
+void ac_verify_refine(const float d[4], struct ac_face *f)
+{
+    if (!isfinite(d[0]) || !isfinite(d[1]) || !isfinite(d[2]) || !isfinite(d[3]))
+        return; /* a broken output leaves the box as the detector made it */
+    float w = f->x1 - f->x0, h = f->y1 - f->y0;
+    float s = AC_VERIFY_CONTEXT * fmaxf(w, h);
+    float cx = (f->x0 + f->x1) * 0.5f + d[0] / AC_VERIFY_REG_CENTRE * s;
+    float cy = (f->y0 + f->y1) * 0.5f + d[1] / AC_VERIFY_REG_CENTRE * s;
+    const float lim = 0.69314718f * AC_VERIFY_REG_SIZE; /* ln 2 */
+    float nw = w * expf(fminf(fmaxf(d[2], -lim), lim) / AC_VERIFY_REG_SIZE);
+    float nh = h * expf(fminf(fmaxf(d[3], -lim), lim) / AC_VERIFY_REG_SIZE);
+    f->x0 = cx - nw * 0.5f;
+    f->x1 = cx + nw * 0.5f;
+    f->y0 = cy - nh * 0.5f;
+    f->y1 = cy + nh * 0.5f;
+}
+
 int ac_verify_face(struct ac_verify *v, const uint8_t *rgb, int w, int h, int stride,
-                   const struct ac_face *f, float *prob)
+                   const struct ac_face *f, float *prob, struct ac_face *refined)
 {
     float m[4];
     int rc = ac_verify_transform(f, v->side, m);
@@ -98,6 +130,13 @@ int ac_verify_face(struct ac_verify *v, const uint8_t *rgb, int w, int h, int st
     ac_nn_output(v->ctx, 0, &p, NULL, NULL, NULL, NULL);
     /* the model ends in a sigmoid; clamp so a NaN can never pass a threshold */
     *prob = p[0] >= 0.0f ? fminf(p[0], 1.0f) : 0.0f;
+    if (refined) {
+        *refined = *f;
+        if (v->has_box) {
+            ac_nn_output(v->ctx, 1, &p, NULL, NULL, NULL, NULL);
+            ac_verify_refine(p, refined);
+        }
+    }
     return 0;
 }
 

@@ -6,8 +6,11 @@
  * square of AC_VERIFY_CONTEXT x max(w, h) around the box centre, samples it
  * to the model's input side with the warp of src/align (bilinear, n x n
  * supersampling when shrinking, black outside the image) and returns the
- * probability that it holds a face. ac_detect combines the two as
- * sqrt(p_detector * p_verifier). Twin: train/det_verify.py (`crop`).
+ * probability that it holds a face, and (when the model has a second
+ * output, "box") a refined box: the detector's large boxes are often off
+ * by enough to miss IoU 0.5 with the face. ac_detect combines the two
+ * probabilities as sqrt(p_detector * p_verifier). Twin:
+ * train/det_verify.py (`crop`, `decode`).
  *
  * Buffers are allocated in ac_verify_create; a run allocates nothing. One
  * verifier per thread. */
@@ -20,11 +23,15 @@
 #include "nn/ac_nn.h"
 
 #define AC_VERIFY_CONTEXT 1.5f
+/* box output scale: centre offset in crop sides x [0], log size ratio x [1] */
+#define AC_VERIFY_REG_CENTRE 10.0f
+#define AC_VERIFY_REG_SIZE 5.0f
 
 struct ac_verify;
 
-/* model must be a verifier (.acnn kind 3: square RGB input, one output
- * value, a probability) and outlive the verifier. err gets a reason. */
+/* model must be a verifier (.acnn kind 3: square RGB input; output 0 one
+ * value, a probability; optional output 1 four box values) and outlive the
+ * verifier. err gets a reason. */
 int ac_verify_create(const struct ac_nn_model *model, int threads, struct ac_verify **out,
                      char *err, size_t errlen);
 void ac_verify_destroy(struct ac_verify *v);
@@ -33,10 +40,16 @@ void ac_verify_destroy(struct ac_verify *v);
  * face f and a crop of side pixels. -EINVAL for an empty box. */
 int ac_verify_transform(const struct ac_face *f, int side, float m[4]);
 
-/* Probability in [0, 1] that face f of the image is a face. 0 or a
- * negative code (-EINVAL: bad image or box). */
+/* Probability in [0, 1] that face f of the image is a face; refined (may
+ * be NULL) gets f with the refined box when the model has one (else f as
+ * it is; the landmarks are never changed). 0 or a negative code (-EINVAL:
+ * bad image or box). */
 int ac_verify_face(struct ac_verify *v, const uint8_t *rgb, int w, int h, int stride,
-                   const struct ac_face *f, float *prob);
+                   const struct ac_face *f, float *prob, struct ac_face *refined);
+
+/* Applies box output d to f (the inverse of det_verify.encode; the size
+ * ratio is clamped to [1/2, 2]). */
+void ac_verify_refine(const float d[4], struct ac_face *f);
 
 /* The crop of the last ac_verify_face (side x side RGB24), for tests. */
 const uint8_t *ac_verify_last_crop(const struct ac_verify *v, int *side);

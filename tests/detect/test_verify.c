@@ -1,9 +1,11 @@
-/* The face verifier: its crop and probability equal train/det_verify.py's
- * (golden file from `det_verify.py export --golden`: an 80x60 image, three
- * boxes, one partly outside, their crops and probabilities); a detector
- * model is refused as a verifier; and ac_detect with the verifier returns
- * exactly the faces of the plain detector at score_thr^2 whose
- * sqrt(p_detector * p_verifier) passes score_thr, rescored and sorted.
+/* The face verifier: its crop, probability and refined box equal
+ * train/det_verify.py's (golden file from `det_verify.py export --golden`:
+ * an 80x60 image, three boxes, one partly outside, their crops,
+ * probabilities and refined boxes); the box decoding on a hand case; a
+ * detector model is refused as a verifier; and ac_detect with the verifier
+ * returns exactly the faces of the plain detector at score_thr^2, each
+ * verified, rescored to sqrt(p_detector * p_verifier), moved to its refined
+ * box, kept when it passes score_thr, then put through NMS again.
  * usage: test_verify VERIFIER GOLDEN DET_MODEL IMAGE */
 #include <errno.h>
 #include <math.h>
@@ -16,14 +18,15 @@
 #include "detect/ac_verify.h"
 #include "../common/check.h"
 
-
 enum { GW = 80, GH = 60, NBOX = 3 };
+
+static int near(float a, float b, float tol) { return fabsf(a - b) <= tol; }
 
 static void check_golden(const struct ac_nn_model *vm, const char *golden)
 {
     int side = ac_nn_model_info(vm)->input_w;
     size_t crop_bytes = (size_t)side * side * 3;
-    size_t want = GW * GH * 3 + NBOX * 4 * sizeof(float) + NBOX * crop_bytes + NBOX * sizeof(float);
+    size_t want = GW * GH * 3 + NBOX * 16 + NBOX * crop_bytes + NBOX * 4 + NBOX * 16;
     FILE *f = fopen(golden, "rb");
     uint8_t *buf = malloc(want + 1);
     size_t got = f && buf ? fread(buf, 1, want + 1, f) : 0;
@@ -35,17 +38,19 @@ static void check_golden(const struct ac_nn_model *vm, const char *golden)
         return;
     }
     const uint8_t *img = buf, *crops = buf + GW * GH * 3 + NBOX * 16;
-    float boxes[NBOX * 4], probs[NBOX];
+    float boxes[NBOX * 4], probs[NBOX], refined[NBOX * 4];
     memcpy(boxes, buf + GW * GH * 3, sizeof boxes);
     memcpy(probs, crops + NBOX * crop_bytes, sizeof probs);
+    memcpy(refined, crops + NBOX * crop_bytes + sizeof probs, sizeof refined);
     struct ac_verify *v = NULL;
     char err[256];
     CHECK(ac_verify_create(vm, 1, &v, err, sizeof err) == 0);
     for (int i = 0; v && i < NBOX; i++) {
         struct ac_face face = {.x0 = boxes[4 * i], .y0 = boxes[4 * i + 1], .x1 = boxes[4 * i + 2],
-                               .y1 = boxes[4 * i + 3]};
+                               .y1 = boxes[4 * i + 3], .score = 0.7f, .lm = {1, 2, 3}};
+        struct ac_face r;
         float p = -1;
-        CHECK(ac_verify_face(v, img, GW, GH, GW * 3, &face, &p) == 0);
+        CHECK(ac_verify_face(v, img, GW, GH, GW * 3, &face, &p, &r) == 0);
         int s;
         const uint8_t *c = ac_verify_last_crop(v, &s);
         CHECK(s == side);
@@ -60,14 +65,35 @@ static void check_golden(const struct ac_nn_model *vm, const char *golden)
         CHECK(far == 0 && off <= (int)crop_bytes / 100);
         /* relative: the golden probabilities of a noise image are small */
         CHECK(fabsf(p - probs[i]) <= 1e-6f + 1e-3f * probs[i]);
-        printf("box %d: crop bytes off by one %d, p %.5f (python %.5f)\n", i, off, p, probs[i]);
+        CHECK(near(r.x0, refined[4 * i], 0.01f) && near(r.y0, refined[4 * i + 1], 0.01f) &&
+              near(r.x1, refined[4 * i + 2], 0.01f) && near(r.y1, refined[4 * i + 3], 0.01f));
+        CHECK(r.score == 0.7f && r.lm[0] == 1 && r.lm[2] == 3); /* box only */
+        printf("box %d: crop bytes off by one %d, p %.5f (python %.5f), refined %.2f %.2f %.2f %.2f "
+               "(python %.2f %.2f %.2f %.2f)\n",
+               i, off, p, probs[i], r.x0, r.y0, r.x1, r.y1, refined[4 * i], refined[4 * i + 1],
+               refined[4 * i + 2], refined[4 * i + 3]);
     }
     struct ac_face empty = {.x0 = 5, .y0 = 5, .x1 = 5, .y1 = 5};
     float p;
     if (v)
-        CHECK(ac_verify_face(v, img, GW, GH, GW * 3, &empty, &p) == -EINVAL);
+        CHECK(ac_verify_face(v, img, GW, GH, GW * 3, &empty, &p, NULL) == -EINVAL);
     ac_verify_destroy(v);
     free(buf);
+}
+
+/* by hand: box 20x40 at (10, 20), crop side 1.5 * 40 = 60 */
+static void check_refine(void)
+{
+    struct ac_face f = {.x0 = 10, .y0 = 20, .x1 = 30, .y1 = 60};
+    float d[4] = {AC_VERIFY_REG_CENTRE * 0.1f, -AC_VERIFY_REG_CENTRE * 0.05f,
+                  AC_VERIFY_REG_SIZE * logf(1.5f), 20.0f /* clamped to x2 */};
+    ac_verify_refine(d, &f); /* centre (20, 40) + (6, -3); size 30 x 80 */
+    CHECK(near(f.x0, 11, 1e-4f) && near(f.x1, 41, 1e-4f) && near(f.y0, -3, 1e-4f) &&
+          near(f.y1, 77, 1e-4f));
+    struct ac_face g = f;
+    float bad[4] = {NAN, 0, 0, 0};
+    ac_verify_refine(bad, &g);
+    CHECK(g.x0 == f.x0 && g.y1 == f.y1);
 }
 
 static void check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *dm,
@@ -80,7 +106,7 @@ static void check_detect(const struct ac_nn_model *vm, const struct ac_nn_model 
     char err[256];
     struct ac_detect *plain = NULL, *ver = NULL;
     struct ac_verify *v = NULL;
-    /* a low threshold, so that several candidates go through the verifier */
+    /* a low threshold, so that many candidates go through the verifier */
     s.score_thr = 0.0004f;
     CHECK(ac_detect_create(dm, &s, &plain, err, sizeof err) == 0);
     s.score_thr = 0.02f;
@@ -89,28 +115,33 @@ static void check_detect(const struct ac_nn_model *vm, const struct ac_nn_model 
     CHECK(ac_verify_create(vm, 1, &v, err, sizeof err) == 0);
     if (!plain || !ver || !v)
         goto out;
-    static struct ac_face a[256], b[256];
+    static struct ac_face a[256], b[256], want[256];
     int na = ac_detect_run(plain, im->rgb, im->w, im->h, im->stride, a);
     int nb = ac_detect_run(ver, im->rgb, im->w, im->h, im->stride, b);
     CHECK(na >= 1 && nb >= 1);
-    int expect = 0;
+    int nw = 0;
     for (int i = 0; i < na; i++) {
         float p;
-        CHECK(ac_verify_face(v, im->rgb, im->w, im->h, im->stride, &a[i], &p) == 0);
-        float want = sqrtf(a[i].score * p);
-        if (want < 0.02f)
-            continue;
-        expect++;
-        int found = 0;
-        for (int j = 0; j < nb; j++)
-            found += b[j].x0 == a[i].x0 && b[j].y0 == a[i].y0 && b[j].x1 == a[i].x1 &&
-                     b[j].y1 == a[i].y1 && fabsf(b[j].score - want) < 1e-6f;
-        CHECK(found == 1);
+        struct ac_face r;
+        CHECK(ac_verify_face(v, im->rgb, im->w, im->h, im->stride, &a[i], &p, &r) == 0);
+        r.score = sqrtf(a[i].score * p);
+        r.x0 = fmaxf(r.x0, 0);
+        r.y0 = fmaxf(r.y0, 0);
+        r.x1 = fminf(r.x1, (float)im->w);
+        r.y1 = fminf(r.y1, (float)im->h);
+        if (r.score >= 0.02f && r.x1 > r.x0 && r.y1 > r.y0)
+            want[nw++] = r;
     }
-    CHECK(nb == expect);
+    nw = ac_detpost_nms(want, nw, s.nms_thr, s.max_faces);
+    CHECK(nb == nw);
+    for (int j = 0; j < nb && j < nw; j++)
+        CHECK(b[j].x0 == want[j].x0 && b[j].y1 == want[j].y1 && b[j].score == want[j].score);
     for (int j = 1; j < nb; j++)
         CHECK(b[j - 1].score >= b[j].score);
-    printf("plain at 0.0004: %d faces; verified at 0.02: %d\n", na, nb);
+    printf("plain at 0.0004: %d faces; verified at 0.02: %d; best %.1f %.1f %.1f %.1f (%.3f), "
+           "network's %.1f %.1f %.1f %.1f (%.3f)\n",
+           na, nb, b[0].x0, b[0].y0, b[0].x1, b[0].y1, b[0].score, a[0].x0, a[0].y0, a[0].x1,
+           a[0].y1, a[0].score);
 out:
     ac_verify_destroy(v);
     ac_detect_destroy(plain);
@@ -138,6 +169,7 @@ int main(int argc, char **argv)
     struct ac_detect *d = NULL;
     CHECK(ac_detect_create(dm, &s, &d, err, sizeof err) == -EINVAL && d == NULL);
     CHECK(strstr(err, "verifier") != NULL);
+    check_refine();
     check_golden(vm, argv[2]);
     struct ac_image im;
     int rc = ac_image_load(argv[4], &im);
