@@ -4,8 +4,9 @@ Why: on the validation split most of the detector's lost AP on faces >= 32 px
 is confident false positives far from any face (bodies, floors, the back of
 a head; models/README.md, "Face verifier"). The detector scores a 200 px box
 from a stride-32 cell whose receptive field sees only part of it; the
-verifier sees the whole candidate, resampled to a fixed size, and the two
-probabilities are combined as sqrt(p_det * p_verify) (src/detect/ac_verify.h).
+verifier sees the whole candidate, resampled to a fixed size; the two
+probabilities are combined as sqrt(p_det * p_verify), and the box moves
+where the verifier puts it (src/detect/ac_verify.h).
 
 The crop: a square of side CONTEXT x max(w, h) around the box centre,
 sampled into SIDE x SIDE pixels with the warp of src/align/ac_align.c
@@ -15,9 +16,11 @@ sampled into SIDE x SIDE pixels with the warp of src/align/ac_align.c
 Training data come from the detector's own candidates on the training split
 (`agecam detect --score 0.02` output, one '# relpath' line per image, as
 written by the loop in models/README.md): IoU >= 0.5 with a labelled face is
-a face, IoU < 0.3 with every labelled face (tiny ones included) is not, the
-rest is left out; the labelled faces themselves (jittered) are added as
-faces. Validation-split images are never read.
+a face, IoU < 0.3 with every labelled face (tiny ones included) is not,
+0.3-0.5 trains only the box refinement (a second head: where the labelled
+face lies relative to the candidate, `encode`); the labelled faces
+themselves (jittered) are added as faces. Validation-split images are
+never read.
 
     det_verify.py build --candidates A.txt,B.txt --out DATA.npz
     det_verify.py train --data DATA.npz --out DIR [--epochs N]
@@ -158,6 +161,11 @@ def decode(box, d):
     return np.array([cx - nw / 2, cy - nh / 2, cx + nw / 2, cy + nh / 2], np.float32)
 
 
+def candidate_label(best_iou):
+    """1 face, 0 not, IGNORE: neither, but the box refinement learns from it."""
+    return 1 if best_iou >= 0.5 else 0 if best_iou < 0.3 else IGNORE
+
+
 def build(a):
     rng = np.random.default_rng(a.seed)
     labels = load_labels(os.path.join(WIDER, "labels.txt"))
@@ -180,8 +188,7 @@ def build(a):
                 if best < 0.3 and box[4] < 0.1 and rng.random() > a.keep_low:
                     continue
                 xs.append(crop(img, box))
-                # 0.3-0.5: neither face nor not, but the box refinement learns from it
-                ys.append(1 if best >= 0.5 else 0 if best < 0.3 else IGNORE)
+                ys.append(candidate_label(best))
                 regs.append(encode(box, gt[iou[k].argmax()]) if best >= 0.3 else np.full(4, np.nan, np.float32))
                 srcs.append(box[4])
         for g in gt:

@@ -1,0 +1,58 @@
+"""train/det_verify.py: the candidate labels, box encode/decode (inverse of
+each other; the size ratio clamped as src/detect/ac_verify.c clamps it),
+the crop twin on hand cases (inside: the image; outside: black), and the
+rescoring that mirrors ac_detect (sqrt of the product, clip, threshold,
+NMS again)."""
+import math
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "train"))
+import det_verify as V  # noqa: E402
+
+fails = 0
+
+
+def check(cond, what):
+    global fails
+    if not cond:
+        print("FAIL:", what)
+        fails += 1
+
+
+check([V.candidate_label(x) for x in (0.0, 0.29, 0.3, 0.49, 0.5, 0.9)] ==
+      [0, 0, V.IGNORE, V.IGNORE, 1, 1], "candidate labels")
+
+rng = np.random.default_rng(3)
+for _ in range(50):
+    b = np.array([10, 20, 10 + rng.uniform(5, 80), 20 + rng.uniform(5, 80)], np.float32)
+    g = b + rng.normal(0, 3, 4).astype(np.float32)
+    rw, rh = (g[2] - g[0]) / (b[2] - b[0]), (g[3] - g[1]) / (b[3] - b[1])
+    if not (0.55 < rw < 1.8 and 0.55 < rh < 1.8):  # beyond the clamp: not invertible
+        continue
+    r = V.decode(b, V.encode(b, g))
+    check(np.allclose(r, g, atol=1e-3), f"round trip {b} {g} -> {r}")
+# by hand (tests/detect/test_verify.c has the same case): box 20x40, crop side 60
+r = V.decode(np.array([10, 20, 30, 60], np.float32),
+             [V.REG_SCALE[0] * 0.1, -V.REG_SCALE[0] * 0.05, V.REG_SCALE[1] * math.log(1.5), 20.0])
+check(np.allclose(r, [11, -3, 41, 77], atol=1e-4), f"decode by hand: {r}")
+
+img = np.full((40, 60, 3), 100, np.uint8)
+c = V.crop(img, np.array([20, 10, 40, 30], np.float32))  # crop square 30 px, inside
+check(c.shape == (V.SIDE, V.SIDE, 3) and (c == 100).all(), "crop inside a flat image")
+c = V.crop(img, np.array([-10, -10, 10, 10], np.float32))  # centred on the corner
+check(c[0, 0].max() == 0 and (c[-1, -1] == 100).all(), "crop outside is black")
+
+# rescoring: two candidates on one face refine onto each other -> one kept
+cand = np.array([[10, 10, 30, 30, 0.9], [12, 11, 32, 31, 0.5], [50, 50, 60, 60, 0.04]], np.float32)
+p = np.array([0.81, 0.98, 0.5], np.float32)
+refined = np.array([[11, 10, 31, 30], [11, 10, 31, 30.5], [48, 48, 70, 62]], np.float32)
+b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4)
+check(len(s) == 1 and abs(s[0] - math.sqrt(0.9 * 0.81)) < 1e-6, f"rescore: {b} {s}")
+b, s = V.rescore(cand, p, refined, 64, 60, 0.1, 0.4)
+check(len(s) == 2 and b[1, 2] == 64 and b[1, 3] == 60, f"rescore clips to the image: {b} {s}")
+
+print("FAIL" if fails else "ok")
+sys.exit(1 if fails else 0)
