@@ -126,7 +126,8 @@ int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_set
     d->cand_thr = s->score_thr;
     if (s->verifier) {
         char why[160];
-        if ((rc = ac_verify_create(s->verifier, s->threads, &d->verify, why, sizeof why))) {
+        /* one thread: its layers are too small to share (0.2 ms a face) */
+        if ((rc = ac_verify_create(s->verifier, 1, &d->verify, why, sizeof why))) {
             if (err && errlen)
                 snprintf(err, errlen, "verifier: %s", why);
             goto out_fail;

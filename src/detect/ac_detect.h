@@ -28,7 +28,8 @@ struct ac_detect_settings {
      * none, the default). With one, a face's score is sqrt(p_detector *
      * p_verifier): the network keeps candidates down to score_thr^2 (none
      * below could pass), NMS runs on its scores, then each kept face is
-     * verified and rescored. Must outlive the detector. */
+     * verified, rescored and moved to the verifier's refined box, and NMS
+     * runs again. Must outlive the detector. */
     const struct ac_nn_model *verifier;
 };
 

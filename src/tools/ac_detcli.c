@@ -111,8 +111,9 @@ int ac_detcli_open(struct ac_detcli *c, const char *prefix, struct ac_nn_model *
     c->set.verifier = c->vmodel;
     rc = ac_detect_create(*model, &c->set, det, err, sizeof err);
     if (rc) {
-        fprintf(stderr, "%s: %s: %s\n", prefix, rc == -EINVAL && c->vmodel && strstr(err, "verifier")
-                                                     ? c->verifier_path : p, err);
+        /* name the file the message is about */
+        const char *who = c->vmodel && !strncmp(err, "verifier: ", 10) ? c->verifier_path : p;
+        fprintf(stderr, "%s: %s: %s\n", prefix, who, err);
         goto fail;
     }
     return 0;
