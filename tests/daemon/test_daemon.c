@@ -3,7 +3,8 @@
  * pipeline keeps running), a reload before the first look at the pipeline,
  * and the watchdog withheld on an injected stall.
  * Runs with detect.backend = none (health records only), so it needs no
- * detector model; the face path is covered by test_e2e.
+ * detector model (but for one startup error: a broken face verifier); the
+ * face path is covered by test_e2e.
  * usage: test_daemon AGECAMD MKDEMO PORTRAIT AGE_MODEL */
 #define DAEMON_HARNESS_MAIN
 #include "daemon_harness.h"
@@ -66,6 +67,22 @@ static void test_startup_errors(void)
     daemon_start(&d, "nosource", NULL, argv3);
     CHECK(daemon_wait_exit(&d, 10000) == 1);
     CHECK(log_contains(&d, "/nonexistent/frames"));
+
+    /* the shipped detector with a face verifier that cannot load (the
+     * detector sits beside the age model in models/) */
+    char detset[600], bad[400];
+    const char *slash = strrchr(age_model, '/');
+    snprintf(detset, sizeof detset, "detect.model=%.*s/det-320x240.acnn",
+             slash ? (int)(slash - age_model) : 1, slash ? age_model : ".");
+    snprintf(bad, sizeof bad, "%s/broken-verifier.acnn", g_dir);
+    write_file(bad, "ACNNMDL");
+    char verset[500];
+    snprintf(verset, sizeof verset, "detect.verifier=%s", bad);
+    char *argv4[] = {(char *)agecamd, "-c", cfg, "--set", "detect.backend=net", "--set", detset,
+                     "--set", verset, NULL};
+    daemon_start(&d, "badverifier", NULL, argv4);
+    CHECK(daemon_wait_exit(&d, 10000) == 1);
+    CHECK(log_contains(&d, "verifier model") && log_contains(&d, "broken-verifier.acnn"));
     if (failures)
         daemon_dump_log(&d);
 }
