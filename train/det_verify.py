@@ -39,8 +39,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+import det_data
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-WIDER = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "wider"))
+WIDER = det_data.ROOT
 SIDE = 32
 CONTEXT = 1.5
 REG_SCALE = (10.0, 5.0)  # box refinement: centre (crop sides), log size
@@ -48,18 +50,11 @@ IGNORE = 255
 
 
 def load_labels(path):
-    lab, cur = {}, None
-    for line in open(path):
-        line = line.strip()
-        if not line:
-            continue
-        if line[0] == "#":
-            cur = line[1:].split()[0]
-            lab[cur] = []
-            continue
-        v = [float(t) for t in line.split()]
-        lab[cur].append([v[0], v[1], v[0] + v[2], v[1] + v[3]])
-    return {k: np.array(v, np.float32).reshape(-1, 4) for k, v in lab.items()}
+    """relpath -> labelled boxes (n, 4) xyxy."""
+    out = {}
+    for rel, _, _, xywh, _ in det_data.parse_labels(path):
+        out[rel] = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], 1)
+    return out
 
 
 def load_candidates(path):
@@ -73,19 +68,6 @@ def load_candidates(path):
             t = line.split()
             out[cur].append([float(x) for x in t[3:7]] + [float(t[8])])
     return {k: np.array(v, np.float32).reshape(-1, 5) for k, v in out.items()}
-
-
-def iou_matrix(a, b):
-    if len(a) == 0 or len(b) == 0:
-        return np.zeros((len(a), len(b)), np.float32)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    aa = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    bb = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(aa[:, None] + bb[None, :] - inter, 1e-9)
 
 
 def crop_transform(box):
@@ -179,7 +161,7 @@ def build(a):
         img = read_image(rel)
         gt = labels.get(rel, np.zeros((0, 4), np.float32))
         for c in per:
-            iou = iou_matrix(c[:, :4], gt)
+            iou = det_data.iou_matrix(c[:, :4], gt)
             m = iou.max(1) if len(gt) else np.zeros(len(c))
             for k, (box, best) in enumerate(zip(c, m)):
                 if max(box[2] - box[0], box[3] - box[1]) < a.min_size:
