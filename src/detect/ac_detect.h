@@ -29,7 +29,8 @@ struct ac_detect_settings {
      * p_verifier): the network keeps candidates down to score_thr^2 (none
      * below could pass), NMS runs on its scores, then each kept face is
      * verified, rescored and moved to the verifier's refined box, and NMS
-     * runs again. Must outlive the detector. */
+     * runs again (max_faces bounds the faces verified, best first). Must
+     * outlive the detector. */
     const struct ac_nn_model *verifier;
 };
 
