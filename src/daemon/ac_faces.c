@@ -9,6 +9,7 @@
 
 #include "align/ac_align.h"
 #include "detect/ac_detect.h"
+#include "detect/ac_verify.h"
 #include "nn/ac_nn.h"
 
 #ifndef AGECAM_DATADIR
@@ -109,19 +110,13 @@ static int load_replay(struct ac_facedet *d, const char *path, char *err, size_t
     return rc;
 }
 
-/* detect.verifier: "none", "auto" (face-verify.acnn where models are found,
- * else none) or a path that must load. Appends it to d->path for the log. */
+/* detect.verifier (ac_verify_setting_path); a file named must load.
+ * Appends it to d->path for the log. */
 static int load_verifier(struct ac_facedet *d, const char *v, char *err, size_t errlen)
 {
     char path[AC_CFG_STR + 64], why[256];
-    if (!strcmp(v, "none"))
+    if (!ac_verify_setting_path(v, path, sizeof path))
         return 0;
-    if (!strcmp(v, "auto")) {
-        if (ac_find_model_glob("face-verify.acnn", path, sizeof path, why, sizeof why))
-            return 0;
-    } else {
-        snprintf(path, sizeof path, "%s", v);
-    }
     int rc = ac_nn_model_load(path, &d->vmodel, why, sizeof why);
     if (rc) {
         snprintf(err, errlen, "verifier model %s: %s", path, why);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "align/ac_align.h"
 
@@ -149,4 +150,15 @@ const uint8_t *ac_verify_last_crop(const struct ac_verify *v, int *side)
 int ac_verify_find_model(char *path, size_t pathlen, char *err, size_t errlen)
 {
     return ac_nn_find_model(AGECAM_DATADIR, "face-verify.acnn", path, pathlen, err, errlen);
+}
+
+int ac_verify_setting_path(const char *setting, char *path, size_t pathlen)
+{
+    char err[256];
+    if (!strcmp(setting, "none"))
+        return 0;
+    if (!strcmp(setting, "auto"))
+        return ac_verify_find_model(path, pathlen, err, sizeof err) == 0;
+    snprintf(path, pathlen, "%s", setting);
+    return 1;
 }

@@ -57,4 +57,9 @@ const uint8_t *ac_verify_last_crop(const struct ac_verify *v, int *side);
 /* Finds face-verify.acnn like ac_detect_find_model. */
 int ac_verify_find_model(char *path, size_t pathlen, char *err, size_t errlen);
 
+/* The verifier setting of the daemon and the CLIs: "none" (0), "auto"
+ * (1 with face-verify.acnn's path where models are found, else 0), or a
+ * path (1 with it; the caller's load reports a bad one). */
+int ac_verify_setting_path(const char *setting, char *path, size_t pathlen);
+
 #endif

@@ -66,24 +66,17 @@ int ac_detcli_option(struct ac_detcli *c, int opt, const char *arg)
     }
 }
 
-/* "none": no verifier; "auto": face-verify.acnn where models are found, or
- * none when there is no such file; anything else is a path that must load. */
+/* --verifier (ac_verify_setting_path); a file named must load. */
 static int open_verifier(struct ac_detcli *c, const char *prefix)
 {
     char path[1024], err[512];
-    const char *p = c->verifier;
-    if (!strcmp(p, "none"))
+    if (!ac_verify_setting_path(c->verifier, path, sizeof path))
         return 0;
-    if (!strcmp(p, "auto")) {
-        if (ac_verify_find_model(path, sizeof path, err, sizeof err))
-            return 0;
-        p = path;
-    }
-    int rc = ac_nn_model_load(p, &c->vmodel, err, sizeof err);
+    int rc = ac_nn_model_load(path, &c->vmodel, err, sizeof err);
     if (rc)
-        fprintf(stderr, "%s: verifier %s: %s\n", prefix, p, err);
+        fprintf(stderr, "%s: verifier %s: %s\n", prefix, path, err);
     else
-        snprintf(c->verifier_path, sizeof c->verifier_path, "%s", p);
+        snprintf(c->verifier_path, sizeof c->verifier_path, "%s", path);
     return rc;
 }
 
