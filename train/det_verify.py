@@ -47,6 +47,9 @@ SIDE = 32
 CONTEXT = 1.5
 REG_SCALE = (10.0, 5.0)  # box refinement: centre (crop sides), log size
 IGNORE = 255
+# ac_detect_settings.refine_max: the refinement moves only faces under this
+# many pixels at the network's input (models/README.md, "Face verifier")
+REFINE_MAX = 32.0
 
 
 def load_labels(path):
@@ -143,9 +146,13 @@ def decode(box, d):
     return np.array([cx - nw / 2, cy - nh / 2, cx + nw / 2, cy + nh / 2], np.float32)
 
 
-def candidate_label(best_iou):
-    """1 face, 0 not, IGNORE: neither, but the box refinement learns from it."""
-    return 1 if best_iou >= 0.5 else 0 if best_iou < 0.3 else IGNORE
+def candidate_label(best_iou, kept_box=False):
+    """1 face, 0 not, IGNORE: neither, but the box refinement learns from it.
+    kept_box: the detector will not refine this candidate (refine_max), so
+    its box is what users get: under IoU 0.5 it is not a face."""
+    if best_iou >= 0.5:
+        return 1
+    return 0 if best_iou < 0.3 or kept_box else IGNORE
 
 
 def build(a):
@@ -153,14 +160,18 @@ def build(a):
     labels = load_labels(os.path.join(WIDER, "labels.txt"))
     train = set(open(os.path.join(HERE, "split", "wider_train.txt")).read().split())
     cands = [load_candidates(p) for p in a.candidates.split(",")]
+    sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
+    if len(sizes) != len(cands):
+        sys.exit("--sizes: one WxH per --candidates file")
     xs, ys, regs, srcs = [], [], [], []
     for rel in sorted(train):
-        per = [c[rel] for c in cands if rel in c]
+        per = [(c[rel], sz) for c, sz in zip(cands, sizes) if rel in c]
         if not per:
             continue
         img = read_image(rel)
         gt = labels.get(rel, np.zeros((0, 4), np.float32))
-        for c in per:
+        for c, sz in per:
+            in_scale = min(sz[0] / img.shape[1], sz[1] / img.shape[0])
             iou = det_data.iou_matrix(c[:, :4], gt)
             m = iou.max(1) if len(gt) else np.zeros(len(c))
             for k, (box, best) in enumerate(zip(c, m)):
@@ -170,7 +181,8 @@ def build(a):
                 if best < 0.3 and box[4] < 0.1 and rng.random() > a.keep_low:
                     continue
                 xs.append(crop(img, box))
-                ys.append(candidate_label(best))
+                kept = a.mid_negative and max(box[2] - box[0], box[3] - box[1]) * in_scale >= REFINE_MAX
+                ys.append(candidate_label(best, kept))
                 regs.append(encode(box, gt[iou[k].argmax()]) if best >= 0.3 else np.full(4, np.nan, np.float32))
                 srcs.append(box[4])
         for g in gt:
@@ -286,13 +298,16 @@ def verify(net, img, boxes):
     return torch.sigmoid(logit).numpy(), np.stack([decode(b, dd) for b, dd in zip(boxes, d.numpy())])
 
 
-def rescore(c, p, refined, w, h, thr, nms_thr):
+def rescore(c, p, refined, w, h, thr, nms_thr, in_scale=1.0, refine_max=REFINE_MAX):
     """As ac_detect applies the verifier to candidates c (N, 5): new score
-    sqrt(det * p), refined boxes clipped to the image, kept at >= thr, then
-    NMS again -> (boxes (M, 4), scores (M,)) sorted by score."""
+    sqrt(det * p), refined boxes where the candidate's longest side times
+    in_scale (the network's input pixels per image pixel) is under
+    refine_max, clipped to the image, kept at >= thr, then NMS again ->
+    (boxes (M, 4), scores (M,)) sorted by score."""
     from det_eval import nms
     s = np.sqrt(c[:, 4] * p)
-    b = refined.copy()
+    side = np.maximum(c[:, 2] - c[:, 0], c[:, 3] - c[:, 1]) * in_scale
+    b = np.where((side < refine_max)[:, None], refined, c[:, :4]).astype(np.float32)
     b[:, 0] = np.maximum(b[:, 0], 0)
     b[:, 1] = np.maximum(b[:, 1], 0)
     b[:, 2] = np.minimum(b[:, 2], w)
@@ -316,7 +331,9 @@ def score(a):
                 continue
             img = read_image(rel)
             p, refined = verify(net, img, c)
-            b, s = rescore(c, p, refined, img.shape[1], img.shape[0], a.score, a.nms)
+            h, w = img.shape[:2]
+            in_scale = min(a.size[0] / w, a.size[1] / h)
+            b, s = rescore(c, p, refined, w, h, a.score, a.nms, in_scale, a.refine_max)
             for i in range(len(s)):
                 out.write(f"face {i} box {b[i, 0]:.1f} {b[i, 1]:.1f} {b[i, 2]:.1f} {b[i, 3]:.1f} score {s[i]:.4f}\n")
 
@@ -355,6 +372,10 @@ def main():
     b = sub.add_parser("build")
     b.add_argument("--candidates", required=True, help="comma-separated agecam detect outputs")
     b.add_argument("--out", required=True)
+    b.add_argument("--sizes", default="640x640,320x240",
+                   help="the detector input WxH of each candidates file, in the same order")
+    b.add_argument("--mid-negative", action="store_true",
+                   help="candidates of IoU 0.3-0.5 the detector keeps unrefined (refine_max) are non-faces")
     b.add_argument("--min-size", type=float, default=8)
     b.add_argument("--keep-low", type=float, default=0.15, help="share of non-faces scored < 0.1 kept")
     b.add_argument("--seed", type=int, default=1)
@@ -374,6 +395,9 @@ def main():
     s.add_argument("--threads", type=int, default=2)
     s.add_argument("--score", type=float, default=0.02)
     s.add_argument("--nms", type=float, default=0.4)
+    s.add_argument("--size", type=lambda v: tuple(int(x) for x in v.split("x")), default=(640, 640),
+                   help="the detector input WxH the candidates came from")
+    s.add_argument("--refine-max", type=float, default=REFINE_MAX)
     e = sub.add_parser("export")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--out", required=True)

@@ -39,6 +39,7 @@ void ac_detect_defaults(struct ac_detect_settings *s)
     s->threads = 1;
     s->flip = 0;
     s->verifier = NULL;
+    s->refine_max = 32.0f;
 }
 
 void ac_detect_destroy(struct ac_detect *d)
@@ -223,18 +224,22 @@ static void mirror_input(struct ac_detect *d)
     }
 }
 
-/* Rescores the n faces in cand with the verifier, moves their boxes where
- * it refines them (clipped to the image, as the network's are), drops
+/* Rescores the n faces in cand with the verifier, moves the boxes of those
+ * under refine_max pixels at the network's input (in_scale: input pixels per
+ * image pixel) to where it refines them (clipped to the image, as the
+ * network's are), drops
  * those under score_thr, and runs NMS again: refined boxes of one face can
  * now overlap, and NMS also sorts by the new score. In place, no
  * allocation. New count or an error. */
-static int verify_faces(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride, int n)
+static int verify_faces(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride, int n,
+                        float in_scale)
 {
     int m = 0;
     for (int i = 0; i < n; i++) {
-        struct ac_face f;
+        struct ac_face f = d->cand[i];
         float p;
-        int rc = ac_verify_face(d->verify, rgb, w, h, stride, &d->cand[i], &p, &f);
+        int refine = fmaxf(f.x1 - f.x0, f.y1 - f.y0) * in_scale < d->set.refine_max;
+        int rc = ac_verify_face(d->verify, rgb, w, h, stride, &d->cand[i], &p, refine ? &f : NULL);
         if (rc)
             return rc;
         f.score = sqrtf(d->cand[i].score * p);
@@ -289,7 +294,7 @@ int ac_detect_run(struct ac_detect *d, const uint8_t *rgb, int w, int h, int str
         d->cand[m++] = f;
     }
     n = ac_detpost_nms(d->cand, m, d->set.nms_thr, d->set.max_faces);
-    if (d->verify && (n = verify_faces(d, rgb, w, h, stride, n)) < 0)
+    if (d->verify && (n = verify_faces(d, rgb, w, h, stride, n, (float)s)) < 0)
         return n;
     memcpy(faces, d->cand, sizeof(*faces) * (size_t)n);
     return n;

@@ -28,10 +28,16 @@ struct ac_detect_settings {
      * none, the default). With one, a face's score is sqrt(p_detector *
      * p_verifier): the network keeps candidates down to score_thr^2 (none
      * below could pass), NMS runs on its scores, then each kept face is
-     * verified, rescored and moved to the verifier's refined box, and NMS
-     * runs again (max_faces bounds the faces verified, best first). Must
-     * outlive the detector. */
+     * verified, rescored and (if small, see refine_max) moved to the
+     * verifier's refined box, and NMS runs again (max_faces bounds the
+     * faces verified, best first). Must outlive the detector. */
     const struct ac_nn_model *verifier;
+    /* The verifier moves only faces whose longest side at the network's
+     * input is under this many pixels (default 32; 0: none). Its refinement
+     * lifts the faces the stride-8/16 anchors place coarsely and, on our
+     * validation split, places larger faces worse than the network does
+     * (models/README.md, "Face verifier"). */
+    float refine_max;
 };
 
 struct ac_detect;

@@ -5,7 +5,9 @@
  * detector model is refused as a verifier; and ac_detect with the verifier
  * returns exactly the faces of the plain detector at score_thr^2, each
  * verified, rescored to sqrt(p_detector * p_verifier), moved to its refined
- * box, kept when it passes score_thr, then put through NMS again.
+ * box if under refine_max pixels at the network's input (three settings:
+ * never, the default, always), kept when it passes score_thr, then put
+ * through NMS again.
  * usage: test_verify VERIFIER GOLDEN DET_MODEL IMAGE */
 #include <errno.h>
 #include <math.h>
@@ -96,9 +98,11 @@ static void check_refine(void)
     CHECK(g.x0 == f.x0 && g.y1 == f.y1);
 }
 
-static void check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *dm,
-                         const struct ac_image *im)
+/* Returns how many of the verified faces were moved. */
+static int check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *dm,
+                        const struct ac_image *im, float refine_max)
 {
+    int moved = 0;
     struct ac_detect_settings s;
     ac_detect_defaults(&s);
     s.max_src_w = im->w;
@@ -111,6 +115,7 @@ static void check_detect(const struct ac_nn_model *vm, const struct ac_nn_model 
     CHECK(ac_detect_create(dm, &s, &plain, err, sizeof err) == 0);
     s.score_thr = 0.02f;
     s.verifier = vm;
+    s.refine_max = refine_max;
     CHECK(ac_detect_create(dm, &s, &ver, err, sizeof err) == 0);
     CHECK(ac_verify_create(vm, 1, &v, err, sizeof err) == 0);
     if (!plain || !ver || !v)
@@ -119,11 +124,17 @@ static void check_detect(const struct ac_nn_model *vm, const struct ac_nn_model 
     int na = ac_detect_run(plain, im->rgb, im->w, im->h, im->stride, a);
     int nb = ac_detect_run(ver, im->rgb, im->w, im->h, im->stride, b);
     CHECK(na >= 1 && nb >= 1);
-    int nw = 0;
+    int in_w, in_h, nw = 0;
+    ac_detect_input_size(plain, &in_w, &in_h);
+    float in_scale = fminf((float)in_w / im->w, (float)in_h / im->h);
     for (int i = 0; i < na; i++) {
         float p;
         struct ac_face r;
         CHECK(ac_verify_face(v, im->rgb, im->w, im->h, im->stride, &a[i], &p, &r) == 0);
+        if (fmaxf(a[i].x1 - a[i].x0, a[i].y1 - a[i].y0) * in_scale < refine_max)
+            moved++;
+        else
+            r = a[i]; /* the network's box, only the score changes */
         r.score = sqrtf(a[i].score * p);
         r.x0 = fmaxf(r.x0, 0);
         r.y0 = fmaxf(r.y0, 0);
@@ -138,14 +149,15 @@ static void check_detect(const struct ac_nn_model *vm, const struct ac_nn_model 
         CHECK(b[j].x0 == want[j].x0 && b[j].y1 == want[j].y1 && b[j].score == want[j].score);
     for (int j = 1; j < nb; j++)
         CHECK(b[j - 1].score >= b[j].score);
-    printf("plain at 0.0004: %d faces; verified at 0.02: %d; best %.1f %.1f %.1f %.1f (%.3f), "
-           "network's %.1f %.1f %.1f %.1f (%.3f)\n",
-           na, nb, b[0].x0, b[0].y0, b[0].x1, b[0].y1, b[0].score, a[0].x0, a[0].y0, a[0].x1,
+    printf("refine_max %g: plain at 0.0004: %d faces (%d moved); verified at 0.02: %d; best %.1f "
+           "%.1f %.1f %.1f (%.3f), network's %.1f %.1f %.1f %.1f (%.3f)\n",
+           refine_max, na, moved, nb, b[0].x0, b[0].y0, b[0].x1, b[0].y1, b[0].score, a[0].x0, a[0].y0, a[0].x1,
            a[0].y1, a[0].score);
 out:
     ac_verify_destroy(v);
     ac_detect_destroy(plain);
     ac_detect_destroy(ver);
+    return moved;
 }
 
 int main(int argc, char **argv)
@@ -177,7 +189,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot load (%d)\n", argv[4], rc);
         check_failures++;
     } else {
-        check_detect(vm, dm, &im);
+        CHECK(check_detect(vm, dm, &im, 0.0f) == 0);
+        /* the default moves some faces but not all: both branches run */
+        int some = check_detect(vm, dm, &im, s.refine_max);
+        int all = check_detect(vm, dm, &im, 1e9f);
+        CHECK(some > 0 && some < all);
         ac_image_free(&im);
     }
     ac_nn_model_destroy(vm);

@@ -24,6 +24,8 @@ def check(cond, what):
 
 check([V.candidate_label(x) for x in (0.0, 0.29, 0.3, 0.49, 0.5, 0.9)] ==
       [0, 0, V.IGNORE, V.IGNORE, 1, 1], "candidate labels")
+check([V.candidate_label(x, True) for x in (0.0, 0.3, 0.49, 0.5)] == [0, 0, 0, 1],
+      "candidate labels of boxes the detector keeps unrefined")
 
 rng = np.random.default_rng(3)
 for _ in range(50):
@@ -53,6 +55,11 @@ b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4)
 check(len(s) == 1 and abs(s[0] - math.sqrt(0.9 * 0.81)) < 1e-6, f"rescore: {b} {s}")
 b, s = V.rescore(cand, p, refined, 64, 60, 0.1, 0.4)
 check(len(s) == 2 and b[1, 2] == 64 and b[1, 3] == 60, f"rescore clips to the image: {b} {s}")
+# 20 px candidates are 40 px at an input twice the image: over refine_max, kept where they were
+b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4, in_scale=2.0)
+check(len(s) == 1 and (b[0] == [10, 10, 30, 30]).all(), f"large faces keep the network's box: {b} {s}")
+b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4, in_scale=1.5)
+check(len(s) == 1 and (b[0] == [11, 10, 31, 30]).all(), f"30 px at the input: refined: {b} {s}")
 
 print("FAIL" if fails else "ok")
 sys.exit(1 if fails else 0)
