@@ -225,12 +225,11 @@ static void mirror_input(struct ac_detect *d)
 }
 
 /* Rescores the n faces in cand with the verifier, moves the boxes of those
- * under refine_max pixels at the network's input (in_scale: input pixels per
- * image pixel) to where it refines them (clipped to the image, as the
- * network's are), drops
- * those under score_thr, and runs NMS again: refined boxes of one face can
- * now overlap, and NMS also sorts by the new score. In place, no
- * allocation. New count or an error. */
+ * under refine_max pixels at the network's input (in_scale: input pixels
+ * per image pixel) to where it refines them (clipped to the image, as the
+ * network's are), drops those under score_thr, and runs NMS again: refined
+ * boxes of one face can now overlap, and NMS also sorts by the new score.
+ * In place, no allocation. New count or an error. */
 static int verify_faces(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride, int n,
                         float in_scale)
 {
