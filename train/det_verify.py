@@ -161,8 +161,9 @@ def build(a):
     train = set(open(os.path.join(HERE, "split", "wider_train.txt")).read().split())
     cands = [load_candidates(p) for p in a.candidates.split(",")]
     sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
-    if len(sizes) != len(cands):
+    if a.mid_negative and len(sizes) != len(cands):
         sys.exit("--sizes: one WxH per --candidates file")
+    sizes += [(1, 1)] * (len(cands) - len(sizes))  # unused without --mid-negative
     xs, ys, regs, srcs = [], [], [], []
     for rel in sorted(train):
         per = [(c[rel], sz) for c, sz in zip(cands, sizes) if rel in c]
