@@ -91,6 +91,19 @@ def augment(x, gen):
     return x
 
 
+def mixup(x, alpha, gen):
+    """Blends each image with another of the batch: (x', perm, lam), where
+    x' = lam * x + (1 - lam) * x[perm] and lam ~ Beta(alpha, alpha), one per
+    batch; the loss is then lam * L(labels) + (1 - lam) * L(labels[perm]).
+    alpha 0: x unchanged, lam 1."""
+    if alpha <= 0:
+        return x, torch.arange(len(x)), 1.0
+    # torch's Beta takes no generator: draw it from one seeded by gen
+    lam = float(np.random.default_rng(int(torch.randint(0, 2 ** 31 - 1, (1,), generator=gen))).beta(alpha, alpha))
+    perm = torch.randperm(len(x), generator=gen)
+    return lam * x + (1 - lam) * x[perm], perm, lam
+
+
 def metrics(pred, ages):
     err = np.abs(pred - ages)
     return dict(mae=float(err.mean()), mae_clip=float(np.abs(pred - np.minimum(ages, 65)).mean()),
@@ -253,6 +266,9 @@ def main():
     ap.add_argument("--ema", type=float, default=0.0,
                     help="validate and keep a moving average of the weights with this decay per "
                     "step (e.g. 0.999); 0 = off")
+    ap.add_argument("--mixup", type=float, default=0.0,
+                    help="blend image pairs with Beta(a, a) weights and their losses likewise "
+                    "(mixup); 0 = off")
     a = ap.parse_args()
     if a.teacher66 and not a.aux66:
         raise SystemExit("--teacher66 needs --aux66")
@@ -324,18 +340,24 @@ def main():
                 g["lr"] = lr_at(step)
             bi = idx[s * a.batch:(s + 1) * a.batch]
             x = augment(to_input(tr_x[bi]), gen).contiguous(memory_format=torch.channels_last)
-            y = torch.from_numpy(tr_y[bi]).long()
+            x, perm, lam = mixup(x, a.mixup, gen)
             f = model.features(x)
             logits = model.fc(f)
-            loss = age_loss(logits, y, a.classes, a.mean_loss)
-            if soft is not None:
-                loss = distil(loss, logits, soft[torch.from_numpy(bi)], a.kd)
-            if aux is not None:
-                la = aux(f)
-                l66 = age_loss(la, y, smlf.NUM_CLASSES, a.mean_loss)
-                if soft66 is not None:
-                    l66 = distil(l66, la, soft66[torch.from_numpy(bi)], a.kd)
-                loss = loss + l66
+            la = aux(f) if aux is not None else None
+            loss = 0.0
+            for rows, wt in ((bi, lam), (bi[perm.numpy()], 1 - lam)):
+                if wt == 0:
+                    continue
+                y = torch.from_numpy(tr_y[rows]).long()
+                lo = age_loss(logits, y, a.classes, a.mean_loss)
+                if soft is not None:
+                    lo = distil(lo, logits, soft[torch.from_numpy(rows)], a.kd)
+                if aux is not None:
+                    l66 = age_loss(la, y, smlf.NUM_CLASSES, a.mean_loss)
+                    if soft66 is not None:
+                        l66 = distil(l66, la, soft66[torch.from_numpy(rows)], a.kd)
+                    lo = lo + l66
+                loss = loss + wt * lo
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
