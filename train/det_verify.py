@@ -160,10 +160,11 @@ def build(a):
     labels = load_labels(os.path.join(WIDER, "labels.txt"))
     train = set(open(os.path.join(HERE, "split", "wider_train.txt")).read().split())
     cands = [load_candidates(p) for p in a.candidates.split(",")]
-    sizes = [tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")]
-    if a.mid_negative and len(sizes) != len(cands):
+    # detector input of each file: only --mid-negative needs it
+    sizes = ([tuple(int(v) for v in s.split("x")) for s in a.sizes.split(",")] if a.mid_negative
+             else [None] * len(cands))
+    if len(sizes) != len(cands):
         sys.exit("--sizes: one WxH per --candidates file")
-    sizes += [(1, 1)] * (len(cands) - len(sizes))  # unused without --mid-negative
     xs, ys, regs, srcs = [], [], [], []
     for rel in sorted(train):
         per = [(c[rel], sz) for c, sz in zip(cands, sizes) if rel in c]
@@ -172,18 +173,18 @@ def build(a):
         img = read_image(rel)
         gt = labels.get(rel, np.zeros((0, 4), np.float32))
         for c, sz in per:
-            in_scale = min(sz[0] / img.shape[1], sz[1] / img.shape[0])
+            in_scale = min(sz[0] / img.shape[1], sz[1] / img.shape[0]) if sz else 0.0
             iou = det_data.iou_matrix(c[:, :4], gt)
             m = iou.max(1) if len(gt) else np.zeros(len(c))
             for k, (box, best) in enumerate(zip(c, m)):
-                if max(box[2] - box[0], box[3] - box[1]) < a.min_size:
+                side = max(box[2] - box[0], box[3] - box[1])
+                if side < a.min_size:
                     continue
                 # most candidates are low-scored non-faces: keep a share of those
                 if best < 0.3 and box[4] < 0.1 and rng.random() > a.keep_low:
                     continue
                 xs.append(crop(img, box))
-                kept = a.mid_negative and max(box[2] - box[0], box[3] - box[1]) * in_scale >= REFINE_MAX
-                ys.append(candidate_label(best, kept))
+                ys.append(candidate_label(best, side * in_scale >= REFINE_MAX))
                 regs.append(encode(box, gt[iou[k].argmax()]) if best >= 0.3 else np.full(4, np.nan, np.float32))
                 srcs.append(box[4])
         for g in gt:

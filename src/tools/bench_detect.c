@@ -4,8 +4,8 @@
  * synthetic pattern: with few candidates the post-processing share is the
  * minimum; real scenes add the NMS of their faces (well under a millisecond
  * for tens of faces). And one face verification (src/detect/ac_verify.h):
- * crop, network and box refinement for a 120-px box; the detector runs it once per face it
- * keeps, so a frame costs this times its faces. */
+ * crop, network and box refinement for a 120-px box; the detector runs it
+ * once per face it keeps, so a frame costs this times its faces. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
