@@ -207,16 +207,19 @@ def build(a):
 
 
 class Verifier(nn.Module):
-    """~0.1 M parameters, ~3.7 M multiply-adds per candidate."""
+    """~0.1 M parameters, ~3.7 M multiply-adds per candidate at width 1;
+    width scales every layer's channels (the multiply-adds ~ width^2)."""
 
-    def __init__(self):
+    def __init__(self, width=1.0):
         super().__init__()
-        spec = [(3, 16, 2), (16, 32, 1), (32, 32, 2), (32, 64, 1), (64, 64, 2)]
+        c = [3] + [int(round(k * width)) for k in (16, 32, 32, 64, 64)]
+        spec = [(c[i], c[i + 1], s) for i, s in enumerate((2, 1, 2, 1, 2))]
+        self.width = width
         self.convs = nn.ModuleList(nn.Conv2d(i, o, 3, s, 1, bias=False) for i, o, s in spec)
         self.bns = nn.ModuleList(nn.BatchNorm2d(o) for _, o, _ in spec)
-        self.fc1 = nn.Linear(64 * (SIDE // 8) ** 2, 32)
-        self.fc2 = nn.Linear(32, 1)
-        self.fc_box = nn.Linear(32, 4)
+        self.fc1 = nn.Linear(c[-1] * (SIDE // 8) ** 2, int(round(32 * width)))
+        self.fc2 = nn.Linear(self.fc1.out_features, 1)
+        self.fc_box = nn.Linear(self.fc1.out_features, 4)
 
     def forward(self, x):
         """(face logit (N,), box refinement (N, 4), see encode)"""
@@ -247,7 +250,7 @@ def train(a):
     x, y = d["x"], torch.from_numpy(d["y"].astype(np.float32))
     reg = torch.from_numpy(d["reg"])
     os.makedirs(a.out, exist_ok=True)
-    net = Verifier().to(memory_format=torch.channels_last)
+    net = Verifier(a.width).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=5e-4)
     steps = a.epochs * math.ceil(len(y) / a.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, a.lr, total_steps=steps, pct_start=0.1)
@@ -282,12 +285,13 @@ def train(a):
         print(json.dumps(rec), flush=True)
         log.write(json.dumps(rec) + "\n")
         log.flush()
-        torch.save({"model": net.state_dict(), "epoch": ep}, os.path.join(a.out, "last.pt"))
+        torch.save({"model": net.state_dict(), "epoch": ep, "width": a.width}, os.path.join(a.out, "last.pt"))
 
 
 def load_net(path):
-    net = Verifier()
-    net.load_state_dict(torch.load(path, map_location="cpu")["model"])
+    ck = torch.load(path, map_location="cpu")
+    net = Verifier(ck.get("width", 1.0))
+    net.load_state_dict(ck["model"])
     return net.eval()
 
 
@@ -351,7 +355,7 @@ def export(a):
     h = w.fc(t, net.fc1, act="relu")
     w.output(w.fc(h, net.fc2, act="sigmoid"), "face_prob")
     w.output(w.fc(h, net.fc_box), "box")  # see encode()
-    w.meta("arch", f"face-verify side={SIDE} context={CONTEXT}")
+    w.meta("arch", f"face-verify side={SIDE} context={CONTEXT} width={net.width}")
     w.meta("checkpoint", os.path.basename(a.checkpoint))
     w.save(a.out)
     print(f"{a.out}: {sum(p.numel() for p in net.parameters())} parameters")
@@ -390,6 +394,7 @@ def main():
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--box-weight", type=float, default=1.0, help="weight of the box refinement loss")
+    t.add_argument("--width", type=float, default=1.0, help="channel multiplier of every layer")
     s = sub.add_parser("score")
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--candidates", required=True)

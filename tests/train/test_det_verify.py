@@ -2,7 +2,7 @@
 each other; the size ratio clamped as src/detect/ac_verify.c clamps it),
 the crop twin on hand cases (inside: the image; outside: black), and the
 rescoring that mirrors ac_detect (sqrt of the product, clip, threshold,
-NMS again)."""
+NMS again), and the network's --width."""
 import math
 import os
 import sys
@@ -60,6 +60,25 @@ b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4, in_scale=2.0)
 check(len(s) == 1 and (b[0] == [10, 10, 30, 30]).all(), f"large faces keep the network's box: {b} {s}")
 b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4, in_scale=1.5)
 check(len(s) == 1 and (b[0] == [11, 10, 31, 30]).all(), f"30 px at the input: refined: {b} {s}")
+
+# --width: every layer scaled, and a checkpoint loads back at its own width
+# (one saved without the key is session 22's width 1)
+import tempfile  # noqa: E402
+
+import torch  # noqa: E402
+torch.manual_seed(0)
+net = V.Verifier(1.5).eval()
+check([c.out_channels for c in net.convs] == [24, 48, 48, 96, 96] and net.fc1.out_features == 48,
+      "width 1.5 channels")
+check(sum(q.numel() for q in V.Verifier().parameters()) == 102933, "width 1 is session 22's net")
+x = torch.randn(2, 3, V.SIDE, V.SIDE)
+with tempfile.TemporaryDirectory() as d:
+    ck = os.path.join(d, "v.pt")
+    torch.save({"model": net.state_dict(), "epoch": 0, "width": 1.5}, ck)
+    back = V.load_net(ck)
+    check(back.width == 1.5 and torch.equal(back(x)[0], net(x)[0]), "width round trip")
+    torch.save({"model": V.Verifier().state_dict(), "epoch": 0}, ck)
+    check(V.load_net(ck).width == 1.0, "no width key: width 1")
 
 print("FAIL" if fails else "ok")
 sys.exit(1 if fails else 0)
