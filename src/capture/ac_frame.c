@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct ac_framepool {
     pthread_mutex_t lock;
@@ -41,6 +42,12 @@ int ac_framepool_create(int count, int w, int h, struct ac_framepool **out)
         free(p);
         return -ENOMEM;
     }
+    /* Touch every frame now: the free list is LIFO, so the last frames are
+     * first used only when the pipeline backs up, maybe hours in, and the
+     * daemon's memory would step up then. Resident from the start, the
+     * footprint is known at start-up and any later growth is a real leak
+     * (the soak test checks that). */
+    memset(p->pixels, 0, (size_t)stride * h * count);
     pthread_mutex_init(&p->lock, NULL);
     atomic_init(&p->holds, 1);
     p->count = count;

@@ -74,6 +74,16 @@ int ac_ring_create(struct ac_ring **out, const struct ac_ring_settings *s)
         shm_unlink(path);
         goto fail;
     }
+    /* ftruncate reserves nothing on tmpfs: with /dev/shm full, the first
+     * store to a new page would be a SIGBUS hours in. Claim the pages now,
+     * where a full /dev/shm is a clean error at start-up. */
+    int fe = posix_fallocate(fd, 0, (off_t)w->map_len);
+    if (fe) {
+        ret = -fe;
+        close(fd);
+        shm_unlink(path);
+        goto fail;
+    }
     w->map = mmap(NULL, w->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     ret = w->map == MAP_FAILED ? -errno : 0;
     close(fd);
@@ -81,6 +91,8 @@ int ac_ring_create(struct ac_ring **out, const struct ac_ring_settings *s)
         shm_unlink(path);
         goto fail;
     }
+    /* resident from the start, like every preallocated buffer (flat RSS) */
+    memset(w->map, 0, w->map_len);
     w->hdr = w->map;
     w->slots = (unsigned char *)w->map + hs;
     w->mask = cap - 1;

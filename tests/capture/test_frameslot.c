@@ -3,8 +3,12 @@
  * counted, and every frame returns to the pool. Then the lossless handoff
  * (publish_wait): the same slow consumer gets every frame, in order. */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "capture/ac_frame.h"
 #include "capture/ac_frameslot.h"
@@ -80,8 +84,36 @@ static void *producer(void *arg)
     return NULL;
 }
 
+/* Every frame of a new pool is resident: the LIFO free list hands the last
+ * frames out only when the pipeline backs up, and memory first touched then
+ * would step the daemon's RSS up long after start-up. */
+static void check_pool_resident(void)
+{
+    mallopt(M_PERTURB, 0); /* meson's MALLOC_PERTURB_ would touch it for us */
+    struct ac_framepool *p;
+    struct ac_frame *fr[6];
+    CHECK_EQ(ac_framepool_create(6, 640, 480, &p), 0);
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char vec[512];
+    int absent = 0;
+    for (int i = 0; i < 6; i++) {
+        fr[i] = ac_framepool_get(p);
+        uintptr_t a = (uintptr_t)fr[i]->rgb & ~(uintptr_t)(page - 1);
+        size_t len = (uintptr_t)fr[i]->rgb + (size_t)fr[i]->stride * fr[i]->h - a;
+        CHECK(len / (size_t)page + 1 <= sizeof vec);
+        CHECK_EQ(mincore((void *)a, len, vec), 0);
+        for (size_t k = 0; k < (len + (size_t)page - 1) / (size_t)page; k++)
+            absent += !(vec[k] & 1);
+    }
+    CHECK_EQ(absent, 0);
+    for (int i = 0; i < 6; i++)
+        ac_frame_unref(fr[i]);
+    ac_framepool_destroy(p);
+}
+
 int main(void)
 {
+    check_pool_resident();
     CHECK_EQ(ac_frameslot_create(&slot), 0);
     CHECK_EQ(ac_framepool_create(3, 64, 48, &pool), 0);
     struct ac_frame *f;
