@@ -136,11 +136,15 @@ int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_set
         d->cand_thr = s->score_thr * s->score_thr;
     }
     d->scaled = malloc(sizeof(float) * (size_t)d->in_w * d->in_h * 3);
-    d->cand = malloc(sizeof(*d->cand) * (size_t)d->max_cand * (s->flip ? 2 : 1));
+    size_t cand_bytes = sizeof(*d->cand) * (size_t)d->max_cand * (s->flip ? 2 : 1);
+    d->cand = malloc(cand_bytes);
     if (!d->scaled || !d->cand) {
         rc = fail(err, errlen, -ENOMEM, "out of memory");
         goto out_fail;
     }
+    /* a frame fills only as many candidates as it has: written once here,
+     * the first crowded scene does not step the daemon's RSS up */
+    memset(d->cand, 0, cand_bytes);
     *out = d;
     return 0;
 out_fail:
