@@ -126,3 +126,95 @@ int ac_align_warp(const uint8_t *rgb, int w, int h, int stride, const float m[4]
     }
     return 0;
 }
+
+/* One axis of ac_align_warp_axis: for each chip pixel u, the image pixels
+ * first[u] .. first[u] + n[u] - 1 (clipped to the image) and their weights,
+ * the sum over the ns sub-samples of their bilinear weights. The sample
+ * positions are computed exactly as ac_align_warp's. -ERANGE when a filter
+ * would not fit AC_ALIGN_SEP_MAX_SPAN. */
+static int axis_filter(int chip, int ns, float ia, float it, int limit, int *first, int *n,
+                       float *wt)
+{
+    for (int u = 0; u < chip; u++) {
+        float *wu = wt + (size_t)u * AC_ALIGN_SEP_MAX_SPAN;
+        float lo = INFINITY, hi = -INFINITY;
+        for (int s = 0; s < ns; s++) {
+            float x = ia * (u + (s + 0.5f) / ns) + it - 0.5f;
+            lo = fminf(lo, x);
+            hi = fmaxf(hi, x);
+        }
+        if (!(lo > -1e8f && hi < 1e8f) || floorf(hi) - floorf(lo) + 2 > AC_ALIGN_SEP_MAX_SPAN)
+            return -ERANGE;
+        int c0 = (int)floorf(lo), c1 = (int)floorf(hi) + 1;
+        c0 = c0 < 0 ? 0 : c0;
+        c1 = c1 > limit - 1 ? limit - 1 : c1;
+        first[u] = c0;
+        n[u] = c1 >= c0 ? c1 - c0 + 1 : 0;
+        for (int k = 0; k < n[u]; k++)
+            wu[k] = 0.0f;
+        for (int s = 0; s < ns; s++) {
+            float x = ia * (u + (s + 0.5f) / ns) + it - 0.5f;
+            int x0 = (int)floorf(x);
+            float fx = x - x0;
+            if (x0 >= c0 && x0 <= c1)
+                wu[x0 - c0] += 1 - fx;
+            if (x0 + 1 >= c0 && x0 + 1 <= c1)
+                wu[x0 + 1 - c0] += fx;
+        }
+    }
+    return 0;
+}
+
+int ac_align_warp_axis(const uint8_t *rgb, int w, int h, int stride, const float m[4],
+                       uint8_t *out, int chip)
+{
+    if (!rgb || !out || w < 1 || h < 1 || stride < 3 * w || chip < 1)
+        return -EINVAL;
+    double det = (double)m[0] * m[0];
+    if (m[1] != 0.0f || chip > AC_ALIGN_SEP_MAX_CHIP || !(det > 1e-12) || !isfinite(det))
+        return ac_align_warp(rgb, w, h, stride, m, out, chip);
+    /* the inverse as ac_align_warp computes it, with its rotation term 0 */
+    float ia = (float)(m[0] / det);
+    float itx = -(ia * m[2]), ity = -(ia * m[3]);
+    float shrink = (float)(1.0 / sqrt(det));
+    int ns = shrink > 1.0f ? (int)ceilf(shrink) : 1;
+    if (ns > 8)
+        ns = 8;
+    int fx[AC_ALIGN_SEP_MAX_CHIP], nx[AC_ALIGN_SEP_MAX_CHIP];
+    int fy[AC_ALIGN_SEP_MAX_CHIP], ny[AC_ALIGN_SEP_MAX_CHIP];
+    float wx[AC_ALIGN_SEP_MAX_CHIP * AC_ALIGN_SEP_MAX_SPAN];
+    float wy[AC_ALIGN_SEP_MAX_CHIP * AC_ALIGN_SEP_MAX_SPAN];
+    if (axis_filter(chip, ns, ia, itx, w, fx, nx, wx) || axis_filter(chip, ns, ia, ity, h, fy, ny, wy))
+        return ac_align_warp(rgb, w, h, stride, m, out, chip);
+    float inv = 1.0f / (float)(ns * ns);
+    float acc[3 * AC_ALIGN_SEP_MAX_CHIP];
+    for (int v = 0; v < chip; v++) {
+        for (int i = 0; i < 3 * chip; i++)
+            acc[i] = 0.0f;
+        const float *wv = wy + (size_t)v * AC_ALIGN_SEP_MAX_SPAN;
+        for (int k = 0; k < ny[v]; k++) {
+            if (wv[k] == 0.0f)
+                continue;
+            const uint8_t *row = rgb + (size_t)(fy[v] + k) * stride;
+            for (int u = 0; u < chip; u++) {
+                const float *wu = wx + (size_t)u * AC_ALIGN_SEP_MAX_SPAN;
+                const uint8_t *p = row + 3 * fx[u];
+                float s0 = 0.0f, s1 = 0.0f, s2 = 0.0f;
+                for (int j = 0; j < nx[u]; j++) {
+                    s0 += wu[j] * p[3 * j];
+                    s1 += wu[j] * p[3 * j + 1];
+                    s2 += wu[j] * p[3 * j + 2];
+                }
+                acc[3 * u] += wv[k] * s0;
+                acc[3 * u + 1] += wv[k] * s1;
+                acc[3 * u + 2] += wv[k] * s2;
+            }
+        }
+        uint8_t *q = out + (size_t)v * 3 * chip;
+        for (int i = 0; i < 3 * chip; i++) {
+            float val = acc[i] * inv + 0.5f;
+            q[i] = (uint8_t)(val > 255.0f ? 255.0f : val);
+        }
+    }
+    return 0;
+}

@@ -118,7 +118,7 @@ int ac_verify_face(struct ac_verify *v, const uint8_t *rgb, int w, int h, int st
 {
     float m[4];
     int rc = ac_verify_transform(f, v->side, m);
-    if (rc || (rc = ac_align_warp(rgb, w, h, stride, m, v->crop, v->side)))
+    if (rc || (rc = ac_align_warp_axis(rgb, w, h, stride, m, v->crop, v->side)))
         return rc;
     float *in = ac_nn_input(v->ctx);
     size_t n = (size_t)v->side * v->side;
