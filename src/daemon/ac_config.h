@@ -39,6 +39,7 @@ struct ac_config {
         int threads;
         int flip;
         char verifier[AC_CFG_STR]; /* path, "auto" or "none" */
+        int verifier_mirror;
     } detect;
     struct {
         float min_size, max_roll, max_yaw, min_pitch, max_pitch, min_blur;

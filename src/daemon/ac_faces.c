@@ -167,6 +167,7 @@ int ac_facedet_create(const struct ac_config *c, struct ac_facedet **out, char *
     s.max_faces = MAX_RAW;
     s.threads = c->detect.threads;
     s.flip = c->detect.flip;
+    s.verify_mirror = c->detect.verifier_mirror;
     if (c->camera.width > s.max_src_w || c->camera.height > s.max_src_h) {
         s.max_src_w = c->camera.width;
         s.max_src_h = c->camera.height;

@@ -40,6 +40,7 @@ void ac_detect_defaults(struct ac_detect_settings *s)
     s->flip = 0;
     s->verifier = NULL;
     s->refine_max = 32.0f;
+    s->verify_mirror = 1;
 }
 
 void ac_detect_destroy(struct ac_detect *d)
@@ -134,6 +135,7 @@ int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_set
             goto out_fail;
         }
         d->cand_thr = s->score_thr * s->score_thr;
+        ac_verify_set_mirror(d->verify, s->verify_mirror);
     }
     d->scaled = malloc(sizeof(float) * (size_t)d->in_w * d->in_h * 3);
     size_t cand_bytes = sizeof(*d->cand) * (size_t)d->max_cand * (s->flip ? 2 : 1);

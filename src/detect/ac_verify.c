@@ -13,6 +13,7 @@ struct ac_verify {
     struct ac_nn_ctx *ctx;
     int side;
     int has_box; /* output 1 holds the box refinement */
+    int mirror;  /* also verify the mirrored crop and average */
     float mean[3], scale[3];
     uint8_t *crop; /* side * side * 3 */
 };
@@ -121,25 +122,45 @@ int ac_verify_face(struct ac_verify *v, const uint8_t *rgb, int w, int h, int st
     if (rc || (rc = ac_align_warp_axis(rgb, w, h, stride, m, v->crop, v->side)))
         return rc;
     float *in = ac_nn_input(v->ctx);
-    size_t n = (size_t)v->side * v->side;
-    for (size_t i = 0; i < n; i++)
-        for (int c = 0; c < 3; c++)
-            in[3 * i + c] = ((float)v->crop[3 * i + c] - v->mean[c]) * v->scale[c];
-    if ((rc = ac_nn_run(v->ctx)))
-        return rc;
-    const float *p;
-    ac_nn_output(v->ctx, 0, &p, NULL, NULL, NULL, NULL);
-    /* the model ends in a sigmoid; clamp so a NaN can never pass a threshold */
-    *prob = p[0] >= 0.0f ? fminf(p[0], 1.0f) : 0.0f;
-    if (refined) {
-        *refined = *f;
+    int s = v->side;
+    float pr = 0.0f, box[4] = {0, 0, 0, 0};
+    for (int pass = 0; pass < 1 + !!v->mirror; pass++) {
+        for (int y = 0; y < s; y++)
+            for (int x = 0; x < s; x++) {
+                const uint8_t *q = v->crop + 3 * ((size_t)y * s + (pass ? s - 1 - x : x));
+                float *d = in + 3 * ((size_t)y * s + x);
+                for (int c = 0; c < 3; c++)
+                    d[c] = ((float)q[c] - v->mean[c]) * v->scale[c];
+            }
+        if ((rc = ac_nn_run(v->ctx)))
+            return rc;
+        const float *p;
+        ac_nn_output(v->ctx, 0, &p, NULL, NULL, NULL, NULL);
+        pr += p[0];
         if (v->has_box) {
             ac_nn_output(v->ctx, 1, &p, NULL, NULL, NULL, NULL);
-            ac_verify_refine(p, refined);
+            /* the crop is centred on the box: mirrored, the x offset flips */
+            box[0] += pass ? -p[0] : p[0];
+            for (int k = 1; k < 4; k++)
+                box[k] += p[k];
         }
+    }
+    if (v->mirror) {
+        pr *= 0.5f;
+        for (int k = 0; k < 4; k++)
+            box[k] *= 0.5f;
+    }
+    /* the model ends in a sigmoid; clamp so a NaN can never pass a threshold */
+    *prob = pr >= 0.0f ? fminf(pr, 1.0f) : 0.0f;
+    if (refined) {
+        *refined = *f;
+        if (v->has_box)
+            ac_verify_refine(box, refined);
     }
     return 0;
 }
+
+void ac_verify_set_mirror(struct ac_verify *v, int on) { v->mirror = on; }
 
 const uint8_t *ac_verify_last_crop(const struct ac_verify *v, int *side)
 {

@@ -129,7 +129,7 @@ static void ver_teardown(void *s)
 static int ver_setup(const struct ac_bench_opts *o, const void *param, void **state, char *err,
                      size_t errlen)
 {
-    (void)param;
+    const int *mirror = param;
     char path[1024], msg[256] = "";
     int rc;
     if (o->model_dir)
@@ -146,6 +146,7 @@ static int ver_setup(const struct ac_bench_opts *o, const void *param, void **st
         snprintf(err, errlen, "%s: %s", path, msg);
         return rc;
     }
+    ac_verify_set_mirror(st->ver, *mirror);
     if (!(st->frame = malloc(FRAME_W * FRAME_H * 3)))
         return -ENOMEM;
     ac_bench_fill_rgb(st->frame, FRAME_W, FRAME_H);
@@ -175,6 +176,7 @@ static int ver_figures(void *s, struct ac_bench_figure *f, int max)
 
 static const struct det_param p320_net = {"320x240", 0, 0}, p320_full = {"320x240", 1, 0},
                                p320_flip = {"320x240", 1, 1};
+static const int ver_plain = 0, ver_mirror = 1;
 
 const struct ac_bench_case ac_bench_detect[] = {
     {"detect/320x240/net", "one detector network pass at 320x240", det_setup, det_run,
@@ -184,6 +186,8 @@ const struct ac_bench_case ac_bench_detect[] = {
     {"detect/320x240/flip", "the same with detect.flip: a second pass on the mirror image, one NMS",
      det_setup, det_run, det_figures, det_teardown, &p320_flip},
     {"detect/verify/face", "face verifier on one 120-px face of a 640x480 frame: crop, network",
-     ver_setup, ver_run, ver_figures, ver_teardown, NULL},
+     ver_setup, ver_run, ver_figures, ver_teardown, &ver_plain},
+    {"detect/verify/face-mirror", "the same with detect.verifier_mirror (the default): the network "
+     "also on the mirrored crop", ver_setup, ver_run, ver_figures, ver_teardown, &ver_mirror},
     {0},
 };

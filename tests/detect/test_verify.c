@@ -100,7 +100,7 @@ static void check_refine(void)
 
 /* Returns how many of the verified faces were moved. */
 static int check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *dm,
-                        const struct ac_image *im, float refine_max)
+                        const struct ac_image *im, float refine_max, int mirror)
 {
     int moved = 0;
     struct ac_detect_settings s;
@@ -116,10 +116,12 @@ static int check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *
     s.score_thr = 0.02f;
     s.verifier = vm;
     s.refine_max = refine_max;
+    s.verify_mirror = mirror;
     CHECK(ac_detect_create(dm, &s, &ver, err, sizeof err) == 0);
     CHECK(ac_verify_create(vm, 1, &v, err, sizeof err) == 0);
     if (!plain || !ver || !v)
         goto out;
+    ac_verify_set_mirror(v, mirror);
     static struct ac_face a[256], b[256], want[256];
     int na = ac_detect_run(plain, im->rgb, im->w, im->h, im->stride, a);
     int nb = ac_detect_run(ver, im->rgb, im->w, im->h, im->stride, b);
@@ -149,15 +151,54 @@ static int check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *
         CHECK(b[j].x0 == want[j].x0 && b[j].y1 == want[j].y1 && b[j].score == want[j].score);
     for (int j = 1; j < nb; j++)
         CHECK(b[j - 1].score >= b[j].score);
-    printf("refine_max %g: plain at 0.0004: %d faces (%d moved); verified at 0.02: %d; best %.1f "
+    printf("mirror %d, refine_max %g: plain at 0.0004: %d faces (%d moved); verified at 0.02: %d; best %.1f "
            "%.1f %.1f %.1f (%.3f), network's %.1f %.1f %.1f %.1f (%.3f)\n",
-           refine_max, na, moved, nb, b[0].x0, b[0].y0, b[0].x1, b[0].y1, b[0].score, a[0].x0,
+           mirror, refine_max, na, moved, nb, b[0].x0, b[0].y0, b[0].x1, b[0].y1, b[0].score, a[0].x0,
            a[0].y0, a[0].x1, a[0].y1, a[0].score);
 out:
     ac_verify_destroy(v);
     ac_detect_destroy(plain);
     ac_detect_destroy(ver);
     return moved;
+}
+
+/* The verifier's mirror pass equals the mean of two plain passes: the face
+ * on the image and the mirrored face on the mirrored image (the same crop
+ * mirrored, up to the crop's float rounding), the x refinement flipped. */
+static void check_mirror(const struct ac_nn_model *vm, const struct ac_image *im)
+{
+    char err[256];
+    struct ac_verify *v = NULL;
+    CHECK(ac_verify_create(vm, 1, &v, err, sizeof err) == 0);
+    uint8_t *mir = malloc((size_t)im->h * im->w * 3);
+    if (!v || !mir)
+        goto out;
+    for (int y = 0; y < im->h; y++)
+        for (int x = 0; x < im->w; x++)
+            memcpy(mir + 3 * ((size_t)y * im->w + x), im->rgb + (size_t)y * im->stride + 3 * (im->w - 1 - x), 3);
+    const float boxes[3][4] = {{60, 40, 110, 100}, {5, 5, 40, 50}, {182, 59, 271, 175}}; /* the last a face */
+    for (int i = 0; i < 3; i++) {
+        struct ac_face f = {.x0 = boxes[i][0], .y0 = boxes[i][1], .x1 = boxes[i][2], .y1 = boxes[i][3]};
+        struct ac_face fm = f, r1, r2, rm;
+        fm.x0 = (float)im->w - f.x1;
+        fm.x1 = (float)im->w - f.x0;
+        float p1, p2, pm;
+        ac_verify_set_mirror(v, 0);
+        CHECK(ac_verify_face(v, im->rgb, im->w, im->h, im->stride, &f, &p1, &r1) == 0);
+        CHECK(ac_verify_face(v, mir, im->w, im->h, 3 * im->w, &fm, &p2, &r2) == 0);
+        ac_verify_set_mirror(v, 1);
+        CHECK(ac_verify_face(v, im->rgb, im->w, im->h, im->stride, &f, &pm, &rm) == 0);
+        /* refined boxes: mean of the two, the mirrored one mapped back */
+        float wx0 = 0.5f * (r1.x0 + ((float)im->w - r2.x1)), wx1 = 0.5f * (r1.x1 + ((float)im->w - r2.x0));
+        float wy0 = 0.5f * (r1.y0 + r2.y0), wy1 = 0.5f * (r1.y1 + r2.y1);
+        float tol = 0.02f * (f.x1 - f.x0);
+        printf("mirror box %d: p %.4f %.4f -> %.4f; x0 %.2f (mean of the two %.2f)\n", i, p1, p2, pm, rm.x0, wx0);
+        CHECK(near(pm, 0.5f * (p1 + p2), 0.01f));
+        CHECK(near(rm.x0, wx0, tol) && near(rm.x1, wx1, tol) && near(rm.y0, wy0, tol) && near(rm.y1, wy1, tol));
+    }
+out:
+    free(mir);
+    ac_verify_destroy(v);
 }
 
 int main(int argc, char **argv)
@@ -189,11 +230,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot load (%d)\n", argv[4], rc);
         check_failures++;
     } else {
-        CHECK(check_detect(vm, dm, &im, 0.0f) == 0);
+        CHECK(check_detect(vm, dm, &im, 0.0f, 0) == 0);
         /* the default moves some faces but not all: both branches run */
-        int some = check_detect(vm, dm, &im, s.refine_max);
-        int all = check_detect(vm, dm, &im, 1e9f);
+        int some = check_detect(vm, dm, &im, s.refine_max, 0);
+        int all = check_detect(vm, dm, &im, 1e9f, 0);
         CHECK(some > 0 && some < all);
+        CHECK(s.verify_mirror == 1); /* the default */
+        CHECK(check_detect(vm, dm, &im, s.refine_max, 1) == some);
+        check_mirror(vm, &im);
         ac_image_free(&im);
     }
     ac_nn_model_destroy(vm);
