@@ -47,12 +47,12 @@ int ac_verify_transform(const struct ac_face *f, int side, float m[4]);
 int ac_verify_face(struct ac_verify *v, const uint8_t *rgb, int w, int h, int stride,
                    const struct ac_face *f, float *prob, struct ac_face *refined);
 
-/* Applies box output d to f (the inverse of det_verify.encode; the size
- * ratio is clamped to [1/2, 2]). */
 /* Mirror test-time averaging: each face also verified on its mirrored
  * crop, probability and refinement averaged (twice the network time). */
 void ac_verify_set_mirror(struct ac_verify *v, int on);
 
+/* Applies box output d to f (the inverse of det_verify.encode; the size
+ * ratio is clamped to [1/2, 2]). */
 void ac_verify_refine(const float d[4], struct ac_face *f);
 
 /* The crop of the last ac_verify_face (side x side RGB24), for tests. */
