@@ -198,7 +198,7 @@ int ac_cmd_eval_det(int argc, char **argv)
             ac_agecli_json_str(stdout, cli.verifier_path);
         else
             printf("null");
-        printf(",");
+        printf(",\"verifier_mirror\":%s,", cli.verifier_path[0] && cli.set.verify_mirror ? "true" : "false");
         for (int b = 0; b < AC_DETEVAL_BUCKETS; b++) {
             char key[32];
             snprintf(key, sizeof key, "ap_%s", b == 0 ? "ge64" : b == 1 ? "32_64" : "16_32");
@@ -212,7 +212,8 @@ int ac_cmd_eval_det(int argc, char **argv)
     } else {
         printf("images %d, detector input %dx%d%s, score >= %.3f, NMS IoU %.2f\n", done_n, iw, ih,
                cli.set.flip ? " and its mirror" : "", cli.set.score_thr, cli.set.nms_thr);
-        printf("verifier: %s\n", cli.verifier_path[0] ? cli.verifier_path : "none");
+        printf("verifier: %s%s\n", cli.verifier_path[0] ? cli.verifier_path : "none",
+               cli.verifier_path[0] ? (cli.set.verify_mirror ? ", with its mirror look" : ", one look") : "");
         printf("%-8s %8s %8s\n", "bucket", "faces", "AP@0.5");
         for (int b = 0; b < AC_DETEVAL_BUCKETS; b++)
             printf("%-8s %8d %8.4f\n", ev.b[b].name, ev.b[b].npos, ac_deteval_ap(&ev, b));
