@@ -137,11 +137,11 @@ static int axis_filter(int chip, int ns, float ia, float it, int limit, int *fir
 {
     for (int u = 0; u < chip; u++) {
         float *wu = wt + (size_t)u * AC_ALIGN_SEP_MAX_SPAN;
-        float lo = INFINITY, hi = -INFINITY;
+        float xs[8], lo = INFINITY, hi = -INFINITY; /* ns <= 8 */
         for (int s = 0; s < ns; s++) {
-            float x = ia * (u + (s + 0.5f) / ns) + it - 0.5f;
-            lo = fminf(lo, x);
-            hi = fmaxf(hi, x);
+            xs[s] = ia * (u + (s + 0.5f) / ns) + it - 0.5f;
+            lo = fminf(lo, xs[s]);
+            hi = fmaxf(hi, xs[s]);
         }
         if (!(lo > -1e8f && hi < 1e8f) || floorf(hi) - floorf(lo) + 2 > AC_ALIGN_SEP_MAX_SPAN)
             return -ERANGE;
@@ -153,9 +153,8 @@ static int axis_filter(int chip, int ns, float ia, float it, int limit, int *fir
         for (int k = 0; k < n[u]; k++)
             wu[k] = 0.0f;
         for (int s = 0; s < ns; s++) {
-            float x = ia * (u + (s + 0.5f) / ns) + it - 0.5f;
-            int x0 = (int)floorf(x);
-            float fx = x - x0;
+            int x0 = (int)floorf(xs[s]);
+            float fx = xs[s] - x0;
             if (x0 >= c0 && x0 <= c1)
                 wu[x0 - c0] += 1 - fx;
             if (x0 + 1 >= c0 && x0 + 1 <= c1)

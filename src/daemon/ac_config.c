@@ -54,7 +54,7 @@ const struct ac_option ac_options[] = {
       "or a path"),
     B("detect", "verifier_mirror", detect.verifier_mirror, "true",
       "the verifier also looks at the mirrored face and averages (twice its network time, "
-      "~0.35 ms a face on x86; fewer false faces and better boxes)"),
+      "~0.4 ms a face on x86; fewer false faces and better boxes)"),
 
     F("align", "min_size", align.min_size, "32", 0, 4096, "faces smaller than this (pixels) get no age estimate"),
     F("align", "max_roll", align.max_roll, "35", 0, 180, "largest head tilt (degrees) still estimated"),
