@@ -24,6 +24,8 @@ never read.
 
     det_verify.py build --candidates A.txt,B.txt --out DATA.npz
     det_verify.py train --data DATA.npz --out DIR [--epochs N]
+    det_verify.py teach --data DATA.npz --checkpoints A,B --out T.npz
+    det_verify.py train --data DATA.npz --teacher T.npz --kd K --out DIR
     det_verify.py score --checkpoint CK --candidates C.txt --out C-verified.txt
     det_verify.py export --checkpoint CK --out models/face-verify.acnn [--golden F]
 """
@@ -242,6 +244,14 @@ def augment(x, gen):
     return ((x + 1) * gain - 1).clamp(-1, 1), flip
 
 
+def face_targets(y, tp=None, kd=0.0):
+    """The face target of each crop: its label (1 face, else 0), or, when
+    distilling, (1 - kd) x label + kd x the teachers' mean probability tp
+    (teach()). IGNORE crops' targets are not used (their weight is 0)."""
+    t = (y == 1).float()
+    return t if tp is None else (1 - kd) * t + kd * tp
+
+
 def train(a):
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -249,6 +259,10 @@ def train(a):
     d = np.load(a.data)
     x, y = d["x"], torch.from_numpy(d["y"].astype(np.float32))
     reg = torch.from_numpy(d["reg"])
+    tp = torch.from_numpy(np.load(a.teacher)["p"]) if a.teacher else None
+    if tp is not None and len(tp) != len(y):
+        sys.exit(f"{a.teacher}: {len(tp)} crops, {a.data}: {len(y)}")
+    soft = face_targets(y, tp, a.kd)
     os.makedirs(a.out, exist_ok=True)
     net = Verifier(a.width).to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=5e-4)
@@ -271,7 +285,7 @@ def train(a):
             # classes weighted equally: non-faces outnumber faces several times
             w = torch.where(yb == 1, torch.tensor(pos_w ** 0.5), torch.tensor(pos_w ** -0.5))
             w = torch.where(yb == IGNORE, torch.tensor(0.0), w)
-            loss = F.binary_cross_entropy_with_logits(logit, (yb == 1).float(), weight=w, reduction="sum") / len(idx)
+            loss = F.binary_cross_entropy_with_logits(logit, soft[idx], weight=w, reduction="sum") / len(idx)
             has = ~torch.isnan(rb[:, 0])
             if has.any():
                 loss = loss + a.box_weight * F.smooth_l1_loss(box[has], rb[has], reduction="sum") / len(idx)
@@ -344,6 +358,24 @@ def score(a):
                 out.write(f"face {i} box {b[i, 0]:.1f} {b[i, 1]:.1f} {b[i, 2]:.1f} {b[i, 3]:.1f} score {s[i]:.4f}\n")
 
 
+@torch.no_grad()
+def teach(a):
+    """The mean face probability of one or more verifiers on every crop of
+    DATA, each the average of the crop and its mirror (as the C detector's
+    mirror look): soft targets for train --teacher."""
+    torch.set_num_threads(a.threads)
+    x = np.load(a.data)["x"]
+    nets = [load_net(c) for c in a.checkpoints.split(",")]
+    p = np.zeros(len(x), np.float32)
+    for k in range(0, len(x), 2048):
+        xb = to_tensor(x[k:k + 2048])
+        for net in nets:
+            p[k:k + 2048] += 0.5 * (torch.sigmoid(net(xb)[0]) + torch.sigmoid(net(xb.flip(3))[0])).numpy()
+    p /= len(nets)
+    np.savez(a.out, p=p)
+    print(f"{a.out}: {len(p)} crops, teachers {a.checkpoints}")
+
+
 def export(a):
     sys.path.insert(0, HERE)
     from acnn import KIND_VERIFIER, AcnnWriter
@@ -395,6 +427,13 @@ def main():
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--box-weight", type=float, default=1.0, help="weight of the box refinement loss")
     t.add_argument("--width", type=float, default=1.0, help="channel multiplier of every layer")
+    t.add_argument("--teacher", help="teach() output for DATA: distil its probabilities")
+    t.add_argument("--kd", type=float, default=0.5, help="weight of the teacher in the face target")
+    h = sub.add_parser("teach")
+    h.add_argument("--data", required=True)
+    h.add_argument("--checkpoints", required=True, help="comma-separated verifier checkpoints")
+    h.add_argument("--out", required=True)
+    h.add_argument("--threads", type=int, default=2)
     s = sub.add_parser("score")
     s.add_argument("--checkpoint", required=True)
     s.add_argument("--candidates", required=True)
@@ -410,7 +449,7 @@ def main():
     e.add_argument("--out", required=True)
     e.add_argument("--golden")
     a = ap.parse_args()
-    dict(build=build, train=train, score=score, export=export)[a.cmd](a)
+    dict(build=build, train=train, teach=teach, score=score, export=export)[a.cmd](a)
 
 
 if __name__ == "__main__":

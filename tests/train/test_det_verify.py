@@ -80,5 +80,29 @@ with tempfile.TemporaryDirectory() as d:
     torch.save({"model": V.Verifier().state_dict(), "epoch": 0}, ck)
     check(V.load_net(ck).width == 1.0, "no width key: width 1")
 
+# distillation: soft face targets, and teach() = the mean over its
+# checkpoints of each one's crop-and-mirror average
+y = torch.tensor([1.0, 0.0, V.IGNORE])
+tp = torch.tensor([0.6, 0.2, 0.9])
+check(torch.equal(V.face_targets(y), torch.tensor([1.0, 0.0, 0.0])), "hard face targets")
+check(torch.allclose(V.face_targets(y, tp, 0.5), torch.tensor([0.8, 0.1, 0.45])), "soft face targets")
+with tempfile.TemporaryDirectory() as d:
+    xs = np.random.default_rng(4).integers(0, 256, (5, V.SIDE, V.SIDE, 3), dtype=np.uint8)
+    np.savez(os.path.join(d, "data.npz"), x=xs, y=np.zeros(5, np.uint8))
+    nets = []
+    for k, w in enumerate((1.0, 1.5)):
+        torch.manual_seed(10 + k)
+        n = V.Verifier(w).eval()
+        torch.save({"model": n.state_dict(), "epoch": 0, "width": w}, os.path.join(d, f"{k}.pt"))
+        nets.append(n)
+    import argparse  # noqa: E402
+    V.teach(argparse.Namespace(data=os.path.join(d, "data.npz"), checkpoints=f"{d}/0.pt,{d}/1.pt",
+                               out=os.path.join(d, "t.npz"), threads=1))
+    got = np.load(os.path.join(d, "t.npz"))["p"]
+    xt = V.to_tensor(xs)
+    with torch.no_grad():
+        want = sum(0.5 * (torch.sigmoid(n(xt)[0]) + torch.sigmoid(n(xt.flip(3))[0])) for n in nets) / 2
+    check(got.shape == (5,) and np.allclose(got, want.numpy(), atol=1e-6), f"teach: {got} {want}")
+
 print("FAIL" if fails else "ok")
 sys.exit(1 if fails else 0)
