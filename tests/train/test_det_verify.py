@@ -2,7 +2,8 @@
 each other; the size ratio clamped as src/detect/ac_verify.c clamps it),
 the crop twin on hand cases (inside: the image; outside: black), and the
 rescoring that mirrors ac_detect (sqrt of the product, clip, threshold,
-NMS again), and the network's --width."""
+NMS again), the network's --width, and distillation (the soft face
+targets; teach() averages its checkpoints' mirror looks)."""
 import math
 import os
 import sys
