@@ -369,8 +369,9 @@ def teach(a):
     p = np.zeros(len(x), np.float32)
     for k in range(0, len(x), 2048):
         xb = to_tensor(x[k:k + 2048])
+        xm = xb.flip(3)
         for net in nets:
-            p[k:k + 2048] += 0.5 * (torch.sigmoid(net(xb)[0]) + torch.sigmoid(net(xb.flip(3))[0])).numpy()
+            p[k:k + 2048] += 0.5 * (torch.sigmoid(net(xb)[0]) + torch.sigmoid(net(xm)[0])).numpy()
     p /= len(nets)
     np.savez(a.out, p=p)
     print(f"{a.out}: {len(p)} crops, teachers {a.checkpoints}")

@@ -49,8 +49,9 @@ int ac_align_warp(const uint8_t *rgb, int w, int h, int stride, const float m[4]
 /* The same warp for a transform without rotation (m[1] == 0: the face
  * verifier's crop), computed separably: the mean of ns x ns bilinear taps
  * is a column filter times a row filter: ~2.6x fewer multiply-adds for a
- * 120-px face into 32x32 (an estimate) and no floor or bounds check per tap. Equal to ac_align_warp up to float rounding (a
- * byte may differ by one; test_align holds them to that). Falls back to
+ * 120-px face into 32x32 (an estimate) and no floor or bounds check per
+ * tap. Equal to ac_align_warp up to float rounding (a byte may differ by
+ * one; test_align holds them to that). Falls back to
  * ac_align_warp where m rotates, the chip is over AC_ALIGN_SEP_MAX_CHIP or
  * the shrink is so large that a filter would span over AC_ALIGN_SEP_MAX_SPAN
  * pixels. */
