@@ -26,6 +26,7 @@ never read.
     det_verify.py train --data DATA.npz --out DIR [--epochs N]
     det_verify.py teach --data DATA.npz --checkpoints A,B --out T.npz
     det_verify.py train --data DATA.npz --teacher T.npz --kd K --out DIR
+    det_verify.py train --data A.npz,B.npz --teacher TA.npz,TB.npz ...
     det_verify.py score --checkpoint CK --candidates C.txt --out C-verified.txt
     det_verify.py export --checkpoint CK --out models/face-verify.acnn [--golden F]
 """
@@ -252,16 +253,35 @@ def face_targets(y, tp=None, kd=0.0):
     return t if tp is None else (1 - kd) * t + kd * tp
 
 
+def load_data(data, teacher=None):
+    """Crops, labels, box targets and teachers' probabilities (or None) of
+    one or more build() outputs, comma-separated, concatenated in order;
+    teacher lists one teach() output per data file."""
+    paths = data.split(",")
+    tpaths = teacher.split(",") if teacher else []
+    if tpaths and len(tpaths) != len(paths):
+        sys.exit(f"--teacher: one teach() output per --data file ({len(paths)}), not {len(tpaths)}")
+    xs, ys, regs, tps = [], [], [], []
+    for k, path in enumerate(paths):
+        d = np.load(path)
+        xs.append(d["x"])
+        ys.append(d["y"])
+        regs.append(d["reg"])
+        if tpaths:
+            tps.append(np.load(tpaths[k])["p"])
+            if len(tps[-1]) != len(ys[-1]):
+                sys.exit(f"{tpaths[k]}: {len(tps[-1])} crops, {path}: {len(ys[-1])}")
+    cat = (lambda v: v[0]) if len(paths) == 1 else np.concatenate
+    y = torch.from_numpy(cat(ys).astype(np.float32))
+    tp = torch.from_numpy(cat(tps)) if tps else None
+    return cat(xs), y, torch.from_numpy(cat(regs)), tp
+
+
 def train(a):
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     gen = torch.Generator().manual_seed(a.seed)
-    d = np.load(a.data)
-    x, y = d["x"], torch.from_numpy(d["y"].astype(np.float32))
-    reg = torch.from_numpy(d["reg"])
-    tp = torch.from_numpy(np.load(a.teacher)["p"]) if a.teacher else None
-    if tp is not None and len(tp) != len(y):
-        sys.exit(f"{a.teacher}: {len(tp)} crops, {a.data}: {len(y)}")
+    x, y, reg, tp = load_data(a.data, a.teacher)
     soft = face_targets(y, tp, a.kd)
     os.makedirs(a.out, exist_ok=True)
     net = Verifier(a.width).to(memory_format=torch.channels_last)
@@ -419,7 +439,7 @@ def main():
     b.add_argument("--keep-low", type=float, default=0.15, help="share of non-faces scored < 0.1 kept")
     b.add_argument("--seed", type=int, default=1)
     t = sub.add_parser("train")
-    t.add_argument("--data", required=True)
+    t.add_argument("--data", required=True, help="build() output(s), comma-separated")
     t.add_argument("--out", required=True)
     t.add_argument("--epochs", type=int, default=12)
     t.add_argument("--batch", type=int, default=256)
@@ -428,7 +448,7 @@ def main():
     t.add_argument("--seed", type=int, default=1)
     t.add_argument("--box-weight", type=float, default=1.0, help="weight of the box refinement loss")
     t.add_argument("--width", type=float, default=1.0, help="channel multiplier of every layer")
-    t.add_argument("--teacher", help="teach() output for DATA: distil its probabilities")
+    t.add_argument("--teacher", help="teach() output(s) for DATA, one per file: distil its probabilities")
     t.add_argument("--kd", type=float, default=0.5, help="weight of the teacher in the face target")
     h = sub.add_parser("teach")
     h.add_argument("--data", required=True)

@@ -3,7 +3,8 @@ each other; the size ratio clamped as src/detect/ac_verify.c clamps it),
 the crop twin on hand cases (inside: the image; outside: black), and the
 rescoring that mirrors ac_detect (sqrt of the product, clip, threshold,
 NMS again), the network's --width, and distillation (the soft face
-targets; teach() averages its checkpoints' mirror looks)."""
+targets; teach() averages its checkpoints' mirror looks; several data
+files, each with its teacher, concatenated in order)."""
 import math
 import os
 import sys
@@ -104,6 +105,24 @@ with tempfile.TemporaryDirectory() as d:
     with torch.no_grad():
         want = sum(0.5 * (torch.sigmoid(n(xt)[0]) + torch.sigmoid(n(xt.flip(3))[0])) for n in nets) / 2
     check(got.shape == (5,) and np.allclose(got, want.numpy(), atol=1e-6), f"teach: {got} {want}")
+
+    # several data files: concatenated in order, each with its own teacher
+    ys2 = np.array([1, V.IGNORE, 0], np.uint8)
+    np.savez(os.path.join(d, "d0.npz"), x=xs[:2], y=np.array([1, 0], np.uint8), reg=np.zeros((2, 4), np.float32))
+    np.savez(os.path.join(d, "d1.npz"), x=xs[2:], y=ys2, reg=np.ones((3, 4), np.float32))
+    np.savez(os.path.join(d, "t0.npz"), p=np.array([0.9, 0.1], np.float32))
+    np.savez(os.path.join(d, "t1.npz"), p=np.array([0.7, 0.5, 0.3], np.float32))
+    x, y2, reg, tp2 = V.load_data(f"{d}/d0.npz,{d}/d1.npz", f"{d}/t0.npz,{d}/t1.npz")
+    check(np.array_equal(x, xs) and y2.tolist() == [1, 0, 1, V.IGNORE, 0]
+          and reg[:, 0].tolist() == [0, 0, 1, 1, 1]
+          and np.allclose(tp2.numpy(), [0.9, 0.1, 0.7, 0.5, 0.3]), "load_data: two files in order")
+    check(V.load_data(f"{d}/d0.npz")[3] is None, "load_data: no teacher")
+    for bad in (f"{d}/t0.npz", f"{d}/t1.npz,{d}/t0.npz"):
+        try:
+            V.load_data(f"{d}/d0.npz,{d}/d1.npz", bad)
+            check(False, f"load_data accepted teachers {bad}")
+        except SystemExit:
+            pass
 
 print("FAIL" if fails else "ok")
 sys.exit(1 if fails else 0)
