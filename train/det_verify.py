@@ -50,9 +50,11 @@ SIDE = 32
 CONTEXT = 1.5
 REG_SCALE = (10.0, 5.0)  # box refinement: centre (crop sides), log size
 IGNORE = 255
-# ac_detect_settings.refine_max: the refinement moves only faces under this
+# ac_detect_settings.refine_max: the refinement moves all the way only faces under this
 # many pixels at the network's input (models/README.md, "Face verifier")
 REFINE_MAX = 32.0
+# ac_detect_settings.refine_large: the larger faces move this share of the way
+REFINE_LARGE = 0.5
 
 
 def load_labels(path):
@@ -338,16 +340,20 @@ def verify(net, img, boxes):
     return torch.sigmoid(logit).numpy(), np.stack([decode(b, dd) for b, dd in zip(boxes, d.numpy())])
 
 
-def rescore(c, p, refined, w, h, thr, nms_thr, in_scale=1.0, refine_max=REFINE_MAX):
+def rescore(c, p, refined, w, h, thr, nms_thr, in_scale=1.0, refine_max=REFINE_MAX,
+            refine_large=REFINE_LARGE):
     """As ac_detect applies the verifier to candidates c (N, 5): new score
     sqrt(det * p), refined boxes where the candidate's longest side times
     in_scale (the network's input pixels per image pixel) is under
-    refine_max, clipped to the image, kept at >= thr, then NMS again ->
-    (boxes (M, 4), scores (M,)) sorted by score."""
+    refine_max, elsewhere refine_large of the way from the candidate's box
+    to the refined one, clipped to the image, kept at >= thr, then NMS
+    again -> (boxes (M, 4), scores (M,)) sorted by score."""
     from det_eval import nms
     s = np.sqrt(c[:, 4] * p)
     side = np.maximum(c[:, 2] - c[:, 0], c[:, 3] - c[:, 1]) * in_scale
-    b = np.where((side < refine_max)[:, None], refined, c[:, :4]).astype(np.float32)
+    k = np.float32(refine_large)
+    large = c[:, :4] + k * (refined - c[:, :4])
+    b = np.where((side < refine_max)[:, None], refined, large).astype(np.float32)
     b[:, 0] = np.maximum(b[:, 0], 0)
     b[:, 1] = np.maximum(b[:, 1], 0)
     b[:, 2] = np.minimum(b[:, 2], w)
@@ -373,7 +379,7 @@ def score(a):
             p, refined = verify(net, img, c)
             h, w = img.shape[:2]
             in_scale = min(a.size[0] / w, a.size[1] / h)
-            b, s = rescore(c, p, refined, w, h, a.score, a.nms, in_scale, a.refine_max)
+            b, s = rescore(c, p, refined, w, h, a.score, a.nms, in_scale, a.refine_max, a.refine_large)
             for i in range(len(s)):
                 out.write(f"face {i} box {b[i, 0]:.1f} {b[i, 1]:.1f} {b[i, 2]:.1f} {b[i, 3]:.1f} score {s[i]:.4f}\n")
 
@@ -465,6 +471,7 @@ def main():
     s.add_argument("--size", type=lambda v: tuple(int(x) for x in v.split("x")), default=(640, 640),
                    help="the detector input WxH the candidates came from")
     s.add_argument("--refine-max", type=float, default=REFINE_MAX)
+    s.add_argument("--refine-large", type=float, default=REFINE_LARGE)
     e = sub.add_parser("export")
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--out", required=True)

@@ -40,6 +40,7 @@ void ac_detect_defaults(struct ac_detect_settings *s)
     s->flip = 0;
     s->verifier = NULL;
     s->refine_max = 32.0f;
+    s->refine_large = 0.5f;
     s->verify_mirror = 1;
 }
 
@@ -95,7 +96,8 @@ int ac_detect_create(const struct ac_nn_model *model, const struct ac_detect_set
     *out = NULL;
     if (s->max_faces < 1 || s->max_src_w < 1 || s->max_src_h < 1 || s->max_src_w > 16384 ||
         s->max_src_h > 16384 || !(s->score_thr >= 0 && s->score_thr <= 1) ||
-        !(s->nms_thr > 0 && s->nms_thr <= 1) || !(s->min_face >= 0) || s->flip < 0 || s->flip > 1)
+        !(s->nms_thr > 0 && s->nms_thr <= 1) || !(s->min_face >= 0) || s->flip < 0 || s->flip > 1 ||
+        !(s->refine_large >= 0 && s->refine_large <= 1))
         return fail(err, errlen, -EINVAL, "detector: bad settings");
     const struct ac_nn_info *info = ac_nn_model_info(model);
     if (info->kind != AC_NN_KIND_DETECTOR || info->input_c != 3)
@@ -232,10 +234,11 @@ static void mirror_input(struct ac_detect *d)
 
 /* Rescores the n faces in cand with the verifier, moves the boxes of those
  * under refine_max pixels at the network's input (in_scale: input pixels
- * per image pixel) to where it refines them (clipped to the image, as the
- * network's are), drops those under score_thr, and runs NMS again: refined
- * boxes of one face can now overlap, and NMS also sorts by the new score.
- * In place, no allocation. New count or an error. */
+ * per image pixel) to where it refines them and the others refine_large of
+ * the way there (clipped to the image, as the network's are), drops those
+ * under score_thr, and runs NMS again: refined boxes of one face can now
+ * overlap, and NMS also sorts by the new score. In place, no allocation.
+ * New count or an error. */
 static int verify_faces(struct ac_detect *d, const uint8_t *rgb, int w, int h, int stride, int n,
                         float in_scale)
 {
@@ -243,10 +246,13 @@ static int verify_faces(struct ac_detect *d, const uint8_t *rgb, int w, int h, i
     for (int i = 0; i < n; i++) {
         struct ac_face f = d->cand[i];
         float p;
-        int refine = fmaxf(f.x1 - f.x0, f.y1 - f.y0) * in_scale < d->set.refine_max;
-        int rc = ac_verify_face(d->verify, rgb, w, h, stride, &d->cand[i], &p, refine ? &f : NULL);
+        int small = fmaxf(f.x1 - f.x0, f.y1 - f.y0) * in_scale < d->set.refine_max;
+        float k = small ? 1.0f : d->set.refine_large;
+        int rc = ac_verify_face(d->verify, rgb, w, h, stride, &d->cand[i], &p, k > 0 ? &f : NULL);
         if (rc)
             return rc;
+        if (k < 1.0f)
+            ac_detpost_blend_box(&f, &d->cand[i], k);
         f.score = sqrtf(d->cand[i].score * p);
         f.x0 = fmaxf(0.0f, f.x0);
         f.y0 = fmaxf(0.0f, f.y0);

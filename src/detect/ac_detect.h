@@ -38,6 +38,12 @@ struct ac_detect_settings {
      * validation split, places larger faces worse than the network does
      * (models/README.md, "Face verifier"). */
     float refine_max;
+    /* Faces at or over refine_max move this share of the way to the
+     * refined box (0: stay where the network put them, 1: the refined box;
+     * default 0.5). Neither estimate alone places large faces as well as
+     * their mean does on our validation split (models/README.md, "Face
+     * verifier", session 27). */
+    float refine_large;
     /* 1 (default): each face is also verified on its mirrored crop and the
      * two probabilities and refinements averaged: twice the verifier's
      * network time, higher AP in every bucket on our validation split

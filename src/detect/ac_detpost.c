@@ -132,6 +132,14 @@ int ac_detpost_decode_level(const struct ac_det_layout *l, int li, const float *
     return n;
 }
 
+void ac_detpost_blend_box(struct ac_face *f, const struct ac_face *from, float k)
+{
+    f->x0 = from->x0 + k * (f->x0 - from->x0);
+    f->y0 = from->y0 + k * (f->y0 - from->y0);
+    f->x1 = from->x1 + k * (f->x1 - from->x1);
+    f->y1 = from->y1 + k * (f->y1 - from->y1);
+}
+
 void ac_detpost_unmirror(struct ac_face *f, float in_w)
 {
     float x0 = in_w - f->x1;

@@ -58,6 +58,10 @@ int ac_detpost_decode_level(const struct ac_det_layout *l, int li, const float *
  * mouth corners exchanged so that "left" keeps its meaning. */
 void ac_detpost_unmirror(struct ac_face *f, float in_w);
 
+/* Moves f's box back toward from's: each side ends at from + k (f - from)
+ * (k = 1 leaves f as it is, 0 gives from's box); score and landmarks stay. */
+void ac_detpost_blend_box(struct ac_face *f, const struct ac_face *from, float k);
+
 float ac_detpost_iou(const struct ac_face *a, const struct ac_face *b);
 
 /* Sorts faces by descending score (stable for ties by index) and keeps the

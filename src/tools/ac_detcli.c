@@ -17,6 +17,8 @@ void ac_detcli_init(struct ac_detcli *c, const char *default_size)
 
 void ac_detcli_usage(FILE *f)
 {
+    struct ac_detect_settings d;
+    ac_detect_defaults(&d);
     fprintf(f,
             "detector options:\n"
             "  --model PATH    detector .acnn (default: det-<size>.acnn from $AGECAM_MODEL_DIR,\n"
@@ -29,8 +31,10 @@ void ac_detcli_usage(FILE *f)
             "  --verifier PATH second look at each face by face-verify.acnn; 'auto': that file\n"
             "                  if found as above, 'none': off (default: %s)\n"
             "  --no-verifier-mirror  the verifier looks at each face once, not also at its\n"
-            "                  mirror image (half its cost, lower AP)\n",
-            AC_DETCLI_VERIFIER_DEFAULT);
+            "                  mirror image (half its cost, lower AP)\n"
+            "  --refine-large K  faces of 32 px or more at the network's input move this\n"
+            "                  share of the way to the verifier's refined box (0-1, default %g)\n",
+            AC_DETCLI_VERIFIER_DEFAULT, (double)d.refine_large);
 }
 
 static int parse_unit(const char *name, const char *arg, float lo, float hi, float *out)
@@ -65,6 +69,7 @@ int ac_detcli_option(struct ac_detcli *c, int opt, const char *arg)
     case 0x105: c->set.flip = 1; return 0;
     case 0x106: c->verifier = arg; return 0;
     case 0x107: c->set.verify_mirror = 0; return 0;
+    case 0x108: return parse_unit("refine-large", arg, 0, 1, &c->set.refine_large);
     default: return -EINVAL;
     }
 }

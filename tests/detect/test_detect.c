@@ -118,6 +118,11 @@ int main(int argc, char **argv)
     s.flip = 2;
     CHECK(ac_detect_create(m, &s, &d, err, sizeof err) == -EINVAL);
     ac_detect_defaults(&s);
+    s.refine_large = 1.5f;
+    CHECK(ac_detect_create(m, &s, &d, err, sizeof err) == -EINVAL);
+    s.refine_large = NAN;
+    CHECK(ac_detect_create(m, &s, &d, err, sizeof err) == -EINVAL);
+    ac_detect_defaults(&s);
     s.score_thr = 0.3f;
     s.max_src_w = im.w;
     s.max_src_h = im.h;

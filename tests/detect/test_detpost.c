@@ -1,6 +1,6 @@
 /* Detector post-processing with hand-computed cases: layout parsing,
  * max-in-out scoring, box and landmark decoding, IoU and NMS, mapping a
- * face found in the mirrored input back. */
+ * face found in the mirrored input back, blending two boxes. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -174,6 +174,23 @@ static void test_nms(void)
         CHECK(many[i - 1].score >= many[i].score);
 }
 
+static void test_blend_box(void)
+{
+    struct ac_face net = {.x0 = 10, .y0 = 20, .x1 = 50, .y1 = 80, .score = 0.3f};
+    struct ac_face f = {.x0 = 14, .y0 = 10, .x1 = 60, .y1 = 70, .score = 0.8f};
+    f.lm[0] = 33;
+    ac_detpost_blend_box(&f, &net, 0.5f);
+    near(f.x0, 12, 0, "blend x0");
+    near(f.y0, 15, 0, "blend y0");
+    near(f.x1, 55, 0, "blend x1");
+    near(f.y1, 75, 0, "blend y1");
+    near(f.score, 0.8f, 0, "blend keeps score");
+    near(f.lm[0], 33, 0, "blend keeps landmarks");
+    ac_detpost_blend_box(&f, &net, 0.0f);
+    near(f.x0, 10, 0, "blend 0: from's box");
+    near(f.y1, 80, 0, "blend 0: from's box");
+}
+
 static void test_unmirror(void)
 {
     /* in a 100 px wide input: box 10..30 x 5..25; left eye (14, 10), right
@@ -194,6 +211,7 @@ static void test_unmirror(void)
 int main(void)
 {
     test_unmirror();
+    test_blend_box();
     test_layout();
     test_score();
     test_decode();

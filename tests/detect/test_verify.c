@@ -6,8 +6,9 @@
  * returns exactly the faces of the plain detector at score_thr^2, each
  * verified, rescored to sqrt(p_detector * p_verifier), moved to its refined
  * box if under refine_max pixels at the network's input (three settings:
- * never, the default, always), kept when it passes score_thr, then put
- * through NMS again.
+ * never, the default, always) and refine_large of the way there if not
+ * (0 and the default 0.5), kept when it passes score_thr, then put through
+ * NMS again.
  * usage: test_verify VERIFIER GOLDEN DET_MODEL IMAGE */
 #include <errno.h>
 #include <math.h>
@@ -17,6 +18,7 @@
 
 #include "common/ac_image.h"
 #include "detect/ac_detect.h"
+#include "detect/ac_detpost.h"
 #include "detect/ac_verify.h"
 #include "../common/check.h"
 
@@ -100,7 +102,7 @@ static void check_refine(void)
 
 /* Returns how many of the verified faces were moved. */
 static int check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *dm,
-                        const struct ac_image *im, float refine_max, int mirror)
+                        const struct ac_image *im, float refine_max, float refine_large, int mirror)
 {
     int moved = 0;
     struct ac_detect_settings s;
@@ -116,6 +118,7 @@ static int check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *
     s.score_thr = 0.02f;
     s.verifier = vm;
     s.refine_max = refine_max;
+    s.refine_large = refine_large;
     s.verify_mirror = mirror;
     CHECK(ac_detect_create(dm, &s, &ver, err, sizeof err) == 0);
     CHECK(ac_verify_create(vm, 1, &v, err, sizeof err) == 0);
@@ -136,7 +139,7 @@ static int check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *
         if (fmaxf(a[i].x1 - a[i].x0, a[i].y1 - a[i].y0) * in_scale < refine_max)
             moved++;
         else
-            r = a[i]; /* the network's box, only the score changes */
+            ac_detpost_blend_box(&r, &a[i], refine_large); /* 0: the network's box */
         r.score = sqrtf(a[i].score * p);
         r.x0 = fmaxf(r.x0, 0);
         r.y0 = fmaxf(r.y0, 0);
@@ -151,9 +154,9 @@ static int check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *
         CHECK(b[j].x0 == want[j].x0 && b[j].y1 == want[j].y1 && b[j].score == want[j].score);
     for (int j = 1; j < nb; j++)
         CHECK(b[j - 1].score >= b[j].score);
-    printf("mirror %d, refine_max %g: plain at 0.0004: %d faces (%d moved); verified at 0.02: %d; best %.1f "
+    printf("mirror %d, refine_max %g, refine_large %g: plain at 0.0004: %d faces (%d moved); verified at 0.02: %d; best %.1f "
            "%.1f %.1f %.1f (%.3f), network's %.1f %.1f %.1f %.1f (%.3f)\n",
-           mirror, refine_max, na, moved, nb, b[0].x0, b[0].y0, b[0].x1, b[0].y1, b[0].score, a[0].x0,
+           mirror, refine_max, refine_large, na, moved, nb, b[0].x0, b[0].y0, b[0].x1, b[0].y1, b[0].score, a[0].x0,
            a[0].y0, a[0].x1, a[0].y1, a[0].score);
 out:
     ac_verify_destroy(v);
@@ -230,13 +233,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: cannot load (%d)\n", argv[4], rc);
         check_failures++;
     } else {
-        CHECK(check_detect(vm, dm, &im, 0.0f, 0) == 0);
-        /* the default moves some faces but not all: both branches run */
-        int some = check_detect(vm, dm, &im, s.refine_max, 0);
-        int all = check_detect(vm, dm, &im, 1e9f, 0);
+        CHECK(check_detect(vm, dm, &im, 0.0f, 0.0f, 0) == 0);
+        /* the default moves some faces all the way but not all: both
+         * branches run, with the larger faces kept or moved half way */
+        CHECK(s.refine_large == 0.5f); /* the default */
+        int some = check_detect(vm, dm, &im, s.refine_max, 0.0f, 0);
+        int all = check_detect(vm, dm, &im, 1e9f, 0.0f, 0);
         CHECK(some > 0 && some < all);
+        CHECK(check_detect(vm, dm, &im, s.refine_max, s.refine_large, 0) == some);
         CHECK(s.verify_mirror == 1); /* the default */
-        CHECK(check_detect(vm, dm, &im, s.refine_max, 1) == some);
+        CHECK(check_detect(vm, dm, &im, s.refine_max, s.refine_large, 1) == some);
         check_mirror(vm, &im);
         ac_image_free(&im);
     }

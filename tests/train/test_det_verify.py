@@ -57,9 +57,13 @@ b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4)
 check(len(s) == 1 and abs(s[0] - math.sqrt(0.9 * 0.81)) < 1e-6, f"rescore: {b} {s}")
 b, s = V.rescore(cand, p, refined, 64, 60, 0.1, 0.4)
 check(len(s) == 2 and b[1, 2] == 64 and b[1, 3] == 60, f"rescore clips to the image: {b} {s}")
-# 20 px candidates are 40 px at an input twice the image: over refine_max, kept where they were
-b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4, in_scale=2.0)
+# 20 px candidates are 40 px at an input twice the image: over refine_max,
+# moved refine_large of the way (0: kept where they were)
+b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4, in_scale=2.0, refine_large=0.0)
 check(len(s) == 1 and (b[0] == [10, 10, 30, 30]).all(), f"large faces keep the network's box: {b} {s}")
+b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4, in_scale=2.0)
+check(V.REFINE_LARGE == 0.5 and len(s) == 1 and (b[0] == [10.5, 10, 30.5, 30]).all(),
+      f"large faces move half way: {b} {s}")
 b, s = V.rescore(cand, p, refined, 64, 60, 0.2, 0.4, in_scale=1.5)
 check(len(s) == 1 and (b[0] == [11, 10, 31, 30]).all(), f"30 px at the input: refined: {b} {s}")
 
