@@ -50,8 +50,8 @@ SIDE = 32
 CONTEXT = 1.5
 REG_SCALE = (10.0, 5.0)  # box refinement: centre (crop sides), log size
 IGNORE = 255
-# ac_detect_settings.refine_max: the refinement moves all the way only faces under this
-# many pixels at the network's input (models/README.md, "Face verifier")
+# ac_detect_settings.refine_max: the refinement moves all the way only faces
+# under this many pixels at the network's input (models/README.md, "Face verifier")
 REFINE_MAX = 32.0
 # ac_detect_settings.refine_large: the larger faces move this share of the way
 REFINE_LARGE = 0.5

@@ -32,11 +32,12 @@ struct ac_detect_settings {
      * verifier's refined box, and NMS runs again (max_faces bounds the
      * faces verified, best first). Must outlive the detector. */
     const struct ac_nn_model *verifier;
-    /* The verifier moves only faces whose longest side at the network's
-     * input is under this many pixels (default 32; 0: none). Its refinement
-     * lifts the faces the stride-8/16 anchors place coarsely and, on our
-     * validation split, places larger faces worse than the network does
-     * (models/README.md, "Face verifier"). */
+    /* The verifier moves all the way to its refined box only faces whose
+     * longest side at the network's input is under this many pixels
+     * (default 32; 0: none; the others: refine_large). Its refinement lifts
+     * the faces the stride-8/16 anchors place coarsely and, on our
+     * validation split, places larger faces no better than the network
+     * does (models/README.md, "Face verifier"). */
     float refine_max;
     /* Faces at or over refine_max move this share of the way to the
      * refined box (0: stay where the network put them, 1: the refined box;

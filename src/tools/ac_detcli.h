@@ -26,7 +26,7 @@ struct ac_detcli {
     {"model", required_argument, 0, 0x100}, {"size", required_argument, 0, 0x101},           \
         {"score", required_argument, 0, 0x102}, {"nms", required_argument, 0, 0x103},        \
         {"min-face", required_argument, 0, 0x104}, {"flip", no_argument, 0, 0x105},             \
-        {"verifier", required_argument, 0, 0x106}, {"no-verifier-mirror", no_argument, 0, 0x107},  \
+        {"verifier", required_argument, 0, 0x106}, {"no-verifier-mirror", no_argument, 0, 0x107}, \
         {"refine-large", required_argument, 0, 0x108}
 
 void ac_detcli_init(struct ac_detcli *c, const char *default_size);

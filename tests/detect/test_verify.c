@@ -154,10 +154,10 @@ static int check_detect(const struct ac_nn_model *vm, const struct ac_nn_model *
         CHECK(b[j].x0 == want[j].x0 && b[j].y1 == want[j].y1 && b[j].score == want[j].score);
     for (int j = 1; j < nb; j++)
         CHECK(b[j - 1].score >= b[j].score);
-    printf("mirror %d, refine_max %g, refine_large %g: plain at 0.0004: %d faces (%d moved); verified at 0.02: %d; best %.1f "
-           "%.1f %.1f %.1f (%.3f), network's %.1f %.1f %.1f %.1f (%.3f)\n",
-           mirror, refine_max, refine_large, na, moved, nb, b[0].x0, b[0].y0, b[0].x1, b[0].y1, b[0].score, a[0].x0,
-           a[0].y0, a[0].x1, a[0].y1, a[0].score);
+    printf("mirror %d, refine_max %g, refine_large %g: plain at 0.0004: %d faces (%d moved); "
+           "verified at 0.02: %d; best %.1f %.1f %.1f %.1f (%.3f), network's %.1f %.1f %.1f %.1f (%.3f)\n",
+           mirror, refine_max, refine_large, na, moved, nb, b[0].x0, b[0].y0, b[0].x1, b[0].y1, b[0].score,
+           a[0].x0, a[0].y0, a[0].x1, a[0].y1, a[0].score);
 out:
     ac_verify_destroy(v);
     ac_detect_destroy(plain);
